@@ -1,0 +1,19 @@
+# The two commands a fresh machine needs (see README):
+#   make run   - two clocks of examples/app.py on the embedded development Redis
+#   make test  - the test suite against real redis-server processes
+.PHONY: run test lint bench setup
+
+setup:
+	./scripts/bootstrap
+
+run: setup
+	PATH="$(CURDIR)/.venv/bin:$$PATH" .venv/bin/honcho start -f Procfile -c clock=2
+
+test: setup
+	.venv/bin/ruff check lockclock tests bench examples
+	.venv/bin/ruff format --check lockclock tests bench examples
+	.venv/bin/python -m pytest -q
+
+bench: setup
+	.venv/bin/python bench/lateness.py
+	.venv/bin/python bench/failover.py

@@ -1,0 +1,71 @@
+"""Settings from arguments and the environment, validated with fixable messages.
+
+Precedence: command-line flag, then `Clock(...)` argument, then environment
+variable, then default. Explicit beats implicit.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import ConfigError
+
+_NAMESPACE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    redis_url: str | None  # None: the embedded development Redis
+    namespace: str = "lockclock"
+    lease_ttl_s: float = 2.0
+    grace_s: float = 25.0
+    history_limit: int = 500
+    log_level: str = "INFO"
+
+
+# setting name -> (environment variable, parser, check, what a valid value looks like)
+_SPEC: dict[str, tuple[str, type, Any, str]] = {
+    "redis_url": ("REDIS_URL", str, None, "a redis:// URL"),
+    "namespace": ("LOCKCLOCK_NAMESPACE", str, _NAMESPACE.match, "1-64 of A-Z a-z 0-9 _ . -"),
+    "lease_ttl_s": ("LOCKCLOCK_LEASE_TTL", float, lambda v: 0.5 <= v <= 300, "seconds, 0.5-300"),
+    "grace_s": ("LOCKCLOCK_GRACE", float, lambda v: 0 <= v <= 3600, "seconds, 0-3600"),
+    "history_limit": ("LOCKCLOCK_HISTORY", int, lambda v: 10 <= v <= 100_000, "10-100000"),
+    "log_level": (
+        "LOCKCLOCK_LOG_LEVEL",
+        str,
+        lambda v: v.upper() in ("DEBUG", "INFO", "WARNING", "ERROR"),
+        "DEBUG, INFO, WARNING or ERROR",
+    ),
+}
+
+
+def resolve(
+    *layers: Mapping[str, Any | None], environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Merge layers (highest precedence first) over the environment and defaults."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for field, (var, parse, check, hint) in _SPEC.items():
+        raw: Any = None
+        source = ""
+        for layer in layers:
+            if layer.get(field) is not None:
+                raw, source = layer[field], f"{field}="
+                break
+        if raw is None and env.get(var):
+            raw, source = env[var], f"{var}="
+        if raw is None:
+            continue
+        try:
+            value = parse(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"invalid {source}{raw!r}: expected {hint}") from None
+        if check is not None and not check(value):
+            raise ConfigError(f"invalid {source}{raw!r}: expected {hint}")
+        values[field] = value
+    values.setdefault("redis_url", None)
+    return Settings(**values)
