@@ -1,0 +1,286 @@
+"""The Redis key layout and every script: the only module that knows key names.
+
+Everything stored is JSON or plain strings (never pickle). Times are Redis server
+time in epoch milliseconds, so no host's wall clock takes part in any decision.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import redis
+
+# How long a release signal waits for a standby to pick it up.
+SIGNAL_TTL_MS = 60_000
+# Clocks whose heartbeat is older than this are dropped from the registry.
+CLOCK_FORGET_MS = 3_600_000
+
+
+def _load(name: str) -> str:
+    return resources.files("lockclock").joinpath("lua", name).read_text()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Acquired:
+    epoch: int
+    now_ms: int
+    prev_clock: str
+    prev_epoch: int
+    prev_renewed_ms: int
+    prev_expires_ms: int
+    prev_released_ms: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Held:
+    holder: str
+    pttl_ms: int
+    now_ms: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClaimResult:
+    tick_ms: int
+    status: str  # run | missed | dup | old | early
+    fence: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClaimBatch:
+    """The answer to one claim call; `stale` means the lease was not ours."""
+
+    now_ms: int
+    results: list[ClaimResult]
+    stale: bool = False
+
+
+class Store:
+    """Key names and scripts for one namespace on one Redis."""
+
+    def __init__(self, client: redis.Redis, namespace: str = "lockclock") -> None:
+        self.redis = client
+        self.ns = namespace
+        self._acquire = client.register_script(_load("acquire.lua"))
+        self._renew = client.register_script(_load("renew.lua"))
+        self._release = client.register_script(_load("release.lua"))
+        self._register = client.register_script(_load("register.lua"))
+        self._claim = client.register_script(_load("claim.lua"))
+        self._finish = client.register_script(_load("finish.lua"))
+
+    # -- key names -------------------------------------------------------------------------
+
+    def key(self, *parts: str) -> str:
+        return ":".join((self.ns, *parts))
+
+    @property
+    def lease_key(self) -> str:
+        return self.key("lease")
+
+    @property
+    def signal_key(self) -> str:
+        return self.key("lease", "signal")
+
+    @property
+    def last_lease_key(self) -> str:
+        return self.key("lease", "last")
+
+    def runs_key(self, schedule: str) -> str:
+        return self.key("runs", schedule)
+
+    def ticks_key(self, schedule: str) -> str:
+        return self.key("ticks", schedule)
+
+    def outages_key(self, schedule: str) -> str:
+        return self.key("outages", schedule)
+
+    # -- lease (liveness: who does the work) -----------------------------------------------
+
+    def acquire(self, clock_id: str, ttl_ms: int) -> Acquired | Held:
+        r = self._acquire(
+            keys=[self.lease_key, self.key("epoch"), self.signal_key, self.last_lease_key],
+            args=[clock_id, ttl_ms],
+        )
+        if int(r[0]) == 1:
+            return Acquired(
+                epoch=int(r[1]),
+                now_ms=int(r[2]),
+                prev_clock=str(r[3]),
+                prev_epoch=int(r[4]),
+                prev_renewed_ms=int(r[5]),
+                prev_expires_ms=int(r[6]),
+                prev_released_ms=int(r[7]),
+            )
+        return Held(holder=str(r[1]), pttl_ms=int(r[2]), now_ms=int(r[3]))
+
+    def renew(self, clock_id: str, epoch: int, ttl_ms: int) -> tuple[bool, int]:
+        r = self._renew(keys=[self.lease_key, self.last_lease_key], args=[clock_id, epoch, ttl_ms])
+        return int(r[0]) == 1, int(r[1])
+
+    def release(self, clock_id: str, epoch: int) -> bool:
+        r = self._release(
+            keys=[self.lease_key, self.signal_key, self.last_lease_key],
+            args=[clock_id, epoch, SIGNAL_TTL_MS],
+        )
+        return int(r) == 1
+
+    def wait_for_release(self, blocking: redis.Redis, timeout_s: float) -> bool:
+        """Block until a holder releases (True) or the timeout passes (False).
+
+        `blocking` must be a client whose socket timeout outlasts `timeout_s`.
+        """
+        return blocking.blpop([self.signal_key], timeout=max(timeout_s, 0.01)) is not None
+
+    def lease_info(self) -> dict[str, Any]:
+        with self.redis.pipeline(transaction=False) as p:
+            p.hgetall(self.lease_key)
+            p.pttl(self.lease_key)
+            p.hgetall(self.last_lease_key)
+            cur, pttl, last = p.execute()
+        return {"current": cur or None, "pttl_ms": int(pttl), "last": last or None}
+
+    # -- the clock registry (for operators) ------------------------------------------------
+
+    def heartbeat(self, clock_id: str, info: dict[str, Any]) -> None:
+        self.redis.hset(self.key("clocks"), clock_id, json.dumps(info, sort_keys=True))
+
+    def forget_clock(self, clock_id: str) -> None:
+        self.redis.hdel(self.key("clocks"), clock_id)
+
+    def clocks(self) -> list[dict[str, Any]]:
+        raw = self.redis.hgetall(self.key("clocks"))
+        return [json.loads(v) for v in raw.values()]
+
+    def prune_clocks(self, now_ms: int) -> None:
+        for cid, raw in self.redis.hgetall(self.key("clocks")).items():
+            if now_ms - int(json.loads(raw).get("heartbeat_ms", 0)) > CLOCK_FORGET_MS:
+                self.redis.hdel(self.key("clocks"), cid)
+
+    # -- schedules ------------------------------------------------------------------------
+
+    def register(
+        self, clock_id: str, epoch: int, schedules: Sequence[tuple[str, bool]]
+    ) -> tuple[int, dict[str, int]] | None:
+        """Give new schedules a high-water mark; return (now, marks) or None if stale."""
+        args: list[Any] = [clock_id, epoch]
+        for name, enabled in schedules:
+            args += [name, "new" if enabled else "paused"]
+        r = self._register(keys=[self.lease_key, self.key("hwm")], args=args)
+        if r and r[0] == "stale":
+            return None
+        now = int(r[0])
+        return now, {name: int(v) for (name, _), v in zip(schedules, r[1:], strict=True)}
+
+    def publish_schedules(self, table: dict[str, dict[str, Any]]) -> None:
+        """Describe the running schedules so `status` can show them without the code."""
+        key = self.key("schedules")
+        with self.redis.pipeline() as p:
+            p.delete(key)
+            if table:
+                p.hset(key, mapping={k: json.dumps(v, sort_keys=True) for k, v in table.items()})
+            p.execute()
+
+    def schedules(self) -> dict[str, dict[str, Any]]:
+        raw = self.redis.hgetall(self.key("schedules"))
+        return {str(k): json.loads(v) for k, v in raw.items()}
+
+    def next_ticks(self) -> dict[str, int]:
+        return {str(k): int(v) for k, v in self.redis.hgetall(self.key("next")).items()}
+
+    def high_water_marks(self) -> dict[str, int]:
+        return {str(k): int(v) for k, v in self.redis.hgetall(self.key("hwm")).items()}
+
+    # -- claims (safety: at most one dispatch per tick) -------------------------------------
+
+    def _claim_call(
+        self,
+        client: Any,
+        *,
+        clock_id: str,
+        epoch: int,
+        schedule: str,
+        items: Iterable[tuple[int, str]],
+        history_limit: int,
+        next_tick_ms: int | None,
+        outage: dict[str, Any] | None,
+    ) -> Any:
+        args: list[Any] = [
+            clock_id,
+            epoch,
+            schedule,
+            history_limit,
+            "" if next_tick_ms is None else next_tick_ms,
+            "" if outage is None else json.dumps(outage, sort_keys=True),
+        ]
+        for tick, action in items:
+            args += [tick, action]
+        keys = [
+            self.lease_key,
+            self.key("fence"),
+            self.key("hwm"),
+            self.runs_key(schedule),
+            self.ticks_key(schedule),
+            self.key("next"),
+            self.outages_key(schedule),
+        ]
+        return self._claim(keys=keys, args=args, client=client)
+
+    @staticmethod
+    def _parse_claim(r: Sequence[Any]) -> ClaimBatch:
+        if r and r[0] == "stale":
+            return ClaimBatch(now_ms=0, results=[], stale=True)
+        out = [
+            ClaimResult(tick_ms=int(r[i]), status=str(r[i + 1]), fence=int(r[i + 2]))
+            for i in range(1, len(r), 3)
+        ]
+        return ClaimBatch(now_ms=int(r[0]), results=out)
+
+    def claim_many(
+        self, clock_id: str, epoch: int, requests: Sequence[dict[str, Any]]
+    ) -> list[ClaimBatch]:
+        """Claim ticks of several schedules in one round trip (one script call each)."""
+        if not requests:
+            return []
+        with self.redis.pipeline(transaction=False) as p:
+            for req in requests:
+                self._claim_call(p, clock_id=clock_id, epoch=epoch, **req)
+            raw = p.execute()
+        return [self._parse_claim(r) for r in raw]
+
+    def finish(self, schedule: str, tick_ms: int, fence: int, fields: dict[str, Any]) -> str:
+        return str(
+            self._finish(
+                keys=[self.runs_key(schedule)],
+                args=[tick_ms, fence, json.dumps(fields, sort_keys=True)],
+            )
+        )
+
+    # -- history ---------------------------------------------------------------------------
+
+    def history(self, schedule: str, limit: int = 20) -> list[dict[str, Any]]:
+        """Most recent first."""
+        ticks = [
+            str(t) for t in self.redis.zrevrange(self.ticks_key(schedule), 0, max(limit, 1) - 1)
+        ]
+        if not ticks:
+            return []
+        raw = self.redis.hmget(self.runs_key(schedule), ticks)
+        return [json.loads(v) for v in raw if v]
+
+    def last_runs(self, schedules: Sequence[str]) -> dict[str, dict[str, Any] | None]:
+        """The most recent record of each schedule, in two round trips."""
+        with self.redis.pipeline(transaction=False) as p:
+            for name in schedules:
+                p.zrevrange(self.ticks_key(name), 0, 0)
+            latest = p.execute()
+        with self.redis.pipeline(transaction=False) as p:
+            for name, ticks in zip(schedules, latest, strict=True):
+                p.hget(self.runs_key(name), ticks[0] if ticks else "-")
+            raw = p.execute()
+        return {n: (json.loads(v) if v else None) for n, v in zip(schedules, raw, strict=True)}
+
+    def outages(self, schedule: str, limit: int = 20) -> list[dict[str, Any]]:
+        return [json.loads(v) for v in self.redis.lrange(self.outages_key(schedule), 0, limit - 1)]
