@@ -1,0 +1,111 @@
+"""The user-facing object: a registry of schedules and how to run them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from .errors import ScheduleError
+from .schedule import Schedule, make_schedule
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Clock:
+    """Schedules plus the settings to run them; `lockclock run module:attr` runs it.
+
+    Keyword arguments override the environment (REDIS_URL, LOCKCLOCK_*); leave them
+    unset to configure the deployment through the environment, as on Heroku.
+    """
+
+    def __init__(
+        self,
+        *,
+        redis_url: str | None = None,
+        namespace: str | None = None,
+        lease_ttl: float | None = None,
+        grace: float | None = None,
+        history_limit: int | None = None,
+        tz: str | ZoneInfo | None = None,
+    ) -> None:
+        self.options: dict[str, Any] = {
+            "redis_url": redis_url,
+            "namespace": namespace,
+            "lease_ttl_s": lease_ttl,
+            "grace_s": grace,
+            "history_limit": history_limit,
+        }
+        self.tz = tz
+        self._schedules: dict[str, Schedule] = {}
+
+    @property
+    def schedules(self) -> list[Schedule]:
+        return list(self._schedules.values())
+
+    def add(self, sched: Schedule) -> Schedule:
+        if sched.name in self._schedules:
+            raise ScheduleError(
+                f"duplicate schedule name {sched.name!r}: each schedule needs a unique name= "
+                "(it keys the schedule's history and claims in Redis)"
+            )
+        self._schedules[sched.name] = sched
+        return sched
+
+    def schedule(
+        self,
+        cron: str | None = None,
+        /,
+        *,
+        every: str | float | timedelta | None = None,
+        at: str | None = None,
+        tz: str | ZoneInfo | None = None,
+        name: str | None = None,
+        args: Sequence[Any] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        catchup: str = "latest",
+        catchup_limit: int = 10,
+        max_lateness: float | timedelta | None = None,
+        enabled: bool = True,
+    ) -> Callable[[F], F]:
+        """Register the decorated function; invalid input fails here, at import time."""
+
+        def decorate(func: F) -> F:
+            self.add(
+                make_schedule(
+                    func,
+                    cron,
+                    every=every,
+                    at=at,
+                    tz=tz if tz is not None else self.tz,
+                    name=name,
+                    args=args,
+                    kwargs=kwargs,
+                    catchup=catchup,
+                    catchup_limit=catchup_limit,
+                    max_lateness=max_lateness,
+                    enabled=enabled,
+                )
+            )
+            return func
+
+        return decorate
+
+    def run(self, **overrides: Any) -> int:
+        """Run this clock in the current process until SIGTERM/SIGINT (like `lockclock run`)."""
+        from .runner import run_clock
+
+        return run_clock(self, overrides)
+
+
+default_clock = Clock()
+
+
+def schedule(
+    cron: str | None = None,
+    /,
+    **options: Any,
+) -> Callable[[F], F]:
+    """`@schedule(...)` on the default clock, for small apps; same options as Clock.schedule."""
+    return default_clock.schedule(cron, **options)

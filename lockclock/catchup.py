@@ -1,0 +1,60 @@
+"""Deciding what to do with ticks that are due now, some possibly long past.
+
+Pure arithmetic, no Redis: the clock loop asks `plan_due` and then claims what it
+says. Ticks younger than the on-time window are the normal lag of a loop or a
+failover and always run; older ticks passed while no clock could fire them and go
+through the schedule's catch-up policy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .schedule import Schedule
+
+
+@dataclass(frozen=True, kw_only=True)
+class Plan:
+    run: list[int]  # ticks to dispatch, ascending
+    missed: list[int]  # ticks to record as missed, ascending
+    outage: dict[str, Any] | None = field(default=None)  # set when any tick was late
+
+    @property
+    def items(self) -> list[tuple[int, str]]:
+        tagged = [(t, "run") for t in self.run] + [(t, "missed") for t in self.missed]
+        return sorted(tagged)
+
+
+def plan_due(
+    schedule: Schedule, *, first_tick_ms: int, now_ms: int, ontime_ms: int, limit: int
+) -> Plan:
+    """What to do with the pending ticks of `schedule` from `first_tick_ms` up to now."""
+    due, truncated = schedule.ticks_between(first_tick_ms - 1, now_ms, limit=limit)
+    ontime = [t for t in due if now_ms - t <= ontime_ms]
+    late = [t for t in due if now_ms - t > ontime_ms]
+    if not late:
+        return Plan(run=ontime, missed=[])
+    max_lateness_ms = int(schedule.max_lateness_s * 1000)
+    eligible = [t for t in late if now_ms - t <= max_lateness_ms]
+    if schedule.catchup == "all":
+        rerun = eligible[-schedule.catchup_limit :]
+    elif schedule.catchup == "latest":
+        rerun = eligible[-1:]
+    else:
+        rerun = []
+    chosen = set(rerun)
+    missed = [t for t in late if t not in chosen]
+    outage = {
+        "schedule": schedule.name,
+        "first_ms": first_tick_ms,
+        "last_ms": late[-1],
+        "count": len(late),
+        "count_is_lower_bound": truncated,
+        "policy": schedule.catchup,
+        "run_late": len(rerun),
+        "missed": len(missed),
+        "max_lateness_s": schedule.max_lateness_s,
+        "detected_ms": now_ms,
+    }
+    return Plan(run=sorted(rerun + ontime), missed=missed, outage=outage)

@@ -1,0 +1,113 @@
+"""Running jobs: async and sync, failures, and stopping with jobs in flight."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import redis
+
+from lockclock.store import Store
+from tests.support import ROOT, ClockProcess, active_pid, clock_env, read_ledger, wait_for
+
+
+def test_async_jobs_failures_and_context(
+    spawn: Callable[..., ClockProcess], client: redis.Redis, namespace: str, tmp_path: Path
+) -> None:
+    proc = spawn(LEDGER_SCHEDULES="async,fail")
+    ledger = tmp_path / "ledger.jsonl"
+    wait_for(
+        lambda: (
+            {"async", "fail"} <= {r["schedule"] for r in read_ledger(ledger)}
+            and len(proc.events("job_failed")) >= 2
+        ),
+        15,
+        "both jobs to run twice",
+    )
+    proc.signal(signal.SIGTERM)
+    assert proc.wait(10) == 0
+    rows = read_ledger(ledger)
+    for r in rows:  # current_run() gave each job its own tick, fence and lateness
+        assert r["tick"] % 1000 == 0 and r["fence"] > 0 and 0 <= r["late"] < 1.0
+    store = Store(client, namespace)
+    errors = [h for h in store.history("fail", 100) if h["status"] == "error"]
+    assert len(errors) >= 2
+    assert all(h["error"] == f"RuntimeError: boom at fence {h['fence']}" for h in errors)
+    assert all(h["status"] in ("ok", "interrupted") for h in store.history("async", 100))
+    assert "Traceback" in proc.log() and "RuntimeError: boom" in proc.log()
+
+
+def test_sigterm_hands_off_at_once_and_lets_the_job_finish(
+    spawn: Callable[..., ClockProcess], client: redis.Redis, namespace: str, tmp_path: Path
+) -> None:
+    a = spawn(LEDGER_SCHEDULES="every2s", LEDGER_JOB_SECONDS="3")
+    wait_for(lambda: active_pid(client, namespace) == a.pid, 10, "a to be active")
+    b = spawn(LEDGER_SCHEDULES="every2s", LEDGER_JOB_SECONDS="3")
+    ledger = tmp_path / "ledger.jsonl"
+    wait_for(lambda: read_ledger(ledger), 10, "a job to start")
+    time.sleep(0.3)
+    a.signal(signal.SIGTERM)
+    wait_for(lambda: active_pid(client, namespace) == b.pid, 1.0, "b to take over at once")
+    assert a.wait(10) == 0
+    assert a.events("waiting_for_jobs") and not a.events("run_interrupted")
+    store = Store(client, namespace)
+    a_runs = [h for h in store.history("every2s", 100) if h["clock"].split(":")[-2] == str(a.pid)]
+    assert a_runs and all(h["status"] == "ok" for h in a_runs)
+    # the standby's next tick was not delayed by the handoff
+    wait_for(lambda: b.events("fire"), 5, "b to fire")
+    assert all(int(ln.split("late_ms=")[1].split()[0]) < 500 for ln in b.events("fire"))
+
+
+def test_grace_period_bounds_shutdown(
+    spawn: Callable[..., ClockProcess], client: redis.Redis, namespace: str, tmp_path: Path
+) -> None:
+    a = spawn(LEDGER_SCHEDULES="every2s", LEDGER_JOB_SECONDS="30", LOCKCLOCK_GRACE="1")
+    wait_for(lambda: read_ledger(tmp_path / "ledger.jsonl"), 10, "the long job to start")
+    t0 = time.monotonic()
+    a.signal(signal.SIGTERM)
+    assert a.wait(10) == 0
+    assert time.monotonic() - t0 < 3
+    assert len(a.events("run_interrupted")) == 1
+    hist = Store(client, namespace).history("every2s", 10)
+    assert hist[0]["status"] == "interrupted"
+
+
+def test_embedded_default_is_shared_by_local_clocks(tmp_path: Path) -> None:
+    """With REDIS_URL unset, clocks start (or reuse) one local real redis-server."""
+    home = tmp_path / "emb"
+    env = clock_env("", "emb", LOCKCLOCK_EMBEDDED_DIR=str(home), LOCKCLOCK_LEASE_TTL="1",
+                    LEDGER_FILE=str(tmp_path / "ledger.jsonl"))  # fmt: skip
+    env.pop("REDIS_URL")
+    procs = [
+        ClockProcess("tests.apps.ledger_app", env, tmp_path / f"e{i}.log").start() for i in range(2)
+    ]
+    try:
+        wait_for(lambda: len(read_ledger(tmp_path / "ledger.jsonl")) >= 3, 20, "runs")
+        for p in procs:
+            (line,) = p.events("embedded_redis")
+            assert "development" in line and "REDIS_URL" in line
+        assert sum("started=True" in p.events("embedded_redis")[0] for p in procs) == 1
+        for p in procs:
+            p.signal(signal.SIGTERM)
+            assert p.wait(10) == 0
+        ticks = [r["tick"] for r in read_ledger(tmp_path / "ledger.jsonl")]
+        assert len(ticks) == len(set(ticks))
+        status = subprocess.run(
+            [sys.executable, "-m", "lockclock", "status", "--json"],
+            env=env, cwd=ROOT, capture_output=True, text=True, timeout=20,
+        )  # fmt: skip
+        assert status.returncode == 0, status.stderr
+        assert '"name": "sec"' in status.stdout
+    finally:
+        for p in procs:
+            p.ensure_dead()
+        pidfile = home / "redis.pid"
+        if pidfile.exists():
+            os.kill(int(pidfile.read_text()), signal.SIGTERM)
+        shutil.rmtree(home, ignore_errors=True)
