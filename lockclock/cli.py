@@ -1,0 +1,280 @@
+"""`lockclock`: run a clock, check schedules, see status and history.
+
+User errors (bad schedule, bad setting, unimportable module, refused credentials)
+print one line on stderr and exit 2; no tracebacks.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+from datetime import datetime, timezone
+from typing import Any
+
+import click
+
+from . import __version__
+from .app import Clock, default_clock
+from .clock import AUTH_ERRORS, TRANSIENT_ERRORS, tick_iso
+from .connection import connect, describe_url
+from .context import tick_datetime
+from .errors import JobImportError, LockclockError, RedisAuthError
+from .runner import redis_url_for, run_clock
+from .settings import resolve
+from .store import Store
+
+EXIT_USER_ERROR = 2
+
+
+def load_clock(target: str) -> Clock:
+    """Import MODULE[:ATTR]; without ATTR, the default clock or the module's only Clock."""
+    module_name, _, attr = target.partition(":")
+    if not module_name:
+        raise JobImportError(f"invalid target {target!r}: expected MODULE[:ATTR], e.g. app.clock")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except LockclockError:
+        raise
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        detail = f"{type(exc).__name__}: {exc}".strip()
+        raise JobImportError(
+            f"cannot import {module_name!r}: {detail} (run from your app's directory, "
+            "or fix the module)"
+        ) from None
+    if attr:
+        obj = getattr(module, attr, None)
+        if not isinstance(obj, Clock):
+            raise JobImportError(
+                f"{module_name}:{attr} is not a lockclock.Clock "
+                f"(found {type(obj).__name__}); name the Clock object, e.g. {module_name}:clock"
+            )
+        return obj
+    if default_clock.schedules:
+        return default_clock
+    clocks = [v for v in vars(module).values() if isinstance(v, Clock)]
+    if len(clocks) == 1:
+        return clocks[0]
+    raise JobImportError(
+        f"no schedules found in {module_name!r}: decorate functions with "
+        "@lockclock.schedule(...), or name the clock as MODULE:ATTR"
+    )
+
+
+def fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_USER_ERROR)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RedisAuthError as exc:
+            fail(str(exc))
+        except AUTH_ERRORS as exc:
+            fail(
+                f"Redis refused our credentials ({exc}): check the password or ACL user in "
+                "REDIS_URL"
+            )
+        except LockclockError as exc:
+            fail(str(exc))
+        except TRANSIENT_ERRORS as exc:
+            click.echo(f"error: Redis is unreachable ({exc}); check REDIS_URL", err=True)
+            sys.exit(1)
+
+
+redis_url_option = click.option(
+    "--redis-url", envvar="REDIS_URL", default=None, show_envvar=True,
+    help="Redis to coordinate through; unset: a local development Redis.",
+)  # fmt: skip
+namespace_option = click.option(
+    "--namespace", envvar="LOCKCLOCK_NAMESPACE", default=None, show_envvar=True,
+    help="Key prefix, so several apps can share one Redis.  [default: lockclock]",
+)  # fmt: skip
+
+
+@click.group(cls=_Group)
+@click.version_option(__version__, prog_name="lockclock")
+def main() -> None:
+    """Cron-style schedules on redundant clocks: exactly one dispatch per tick."""
+
+
+@main.command()
+@click.argument("target")
+@redis_url_option
+@namespace_option
+@click.option("--log-level", envvar="LOCKCLOCK_LOG_LEVEL", default=None)
+def run(target: str, redis_url: str | None, namespace: str | None, log_level: str | None) -> None:
+    """Run a clock process for TARGET (MODULE[:ATTR]) until SIGTERM."""
+    clock = load_clock(target)
+    code = run_clock(
+        clock, {"redis_url": redis_url, "namespace": namespace, "log_level": log_level}
+    )
+    sys.stdout.flush()
+    os._exit(code)  # job threads that outlived the grace period must not hold the exit
+
+
+def _parse_from(value: str | None) -> datetime:
+    if not value:
+        return datetime.now(timezone.utc)
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"invalid --from {value!r}: use ISO 8601, e.g. 2026-03-08T00:00:00-05:00")
+        raise  # unreachable
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+@main.command()
+@click.argument("target")
+@click.option("--from", "start", default=None, help="ISO instant to start from (default now).")
+@click.option("--count", default=5, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def check(target: str, start: str | None, count: int, as_json: bool) -> None:
+    """Validate TARGET's schedules and print the next COUNT instants of each."""
+    clock = load_clock(target)
+    t0 = _parse_from(start)
+    report: list[dict[str, Any]] = []
+    for s in clock.schedules:
+        ticks, t = [], int(t0.timestamp() * 1000)
+        for _ in range(count):
+            t = s.next_after(t)
+            ticks.append(t)
+        report.append(
+            {
+                "name": s.name,
+                "trigger": s.describe(),
+                "enabled": s.enabled,
+                "catchup": s.catchup,
+                "next": [
+                    {
+                        "utc": tick_datetime(x).isoformat(),
+                        "local": tick_datetime(x).astimezone(s.tz).isoformat(),
+                    }
+                    for x in ticks
+                ],
+            }
+        )
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    for item in report:
+        state = "" if item["enabled"] else "  (paused)"
+        click.echo(f"{item['name']}: {item['trigger']}, catchup={item['catchup']}{state}")
+        for n in item["next"]:
+            click.echo(f"  {n['utc']}  local {n['local']}")
+    click.echo(f"{len(report)} schedule(s) OK")
+
+
+def _store(redis_url: str | None, namespace: str | None) -> tuple[Store, str]:
+    settings = resolve({"redis_url": redis_url, "namespace": namespace})
+    url = settings.redis_url or redis_url_for(settings, start=False)
+    client = connect(url, socket_timeout=3.0, connect_timeout=3.0)
+    client.ping()
+    return Store(client, settings.namespace), url
+
+
+def _iso(ms: int | None) -> str | None:
+    return None if not ms else tick_datetime(int(ms)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
+
+
+@main.command()
+@redis_url_option
+@namespace_option
+@click.option("--json", "as_json", is_flag=True)
+def status(redis_url: str | None, namespace: str | None, as_json: bool) -> None:
+    """Clocks alive, the active clock, and each schedule's last and next tick."""
+    store, url = _store(redis_url, namespace)
+    now_ms = int(float(store.redis.time()[0]) * 1000)
+    lease = store.lease_info()
+    clocks = sorted(store.clocks(), key=lambda c: c.get("started_ms", 0))
+    table = store.schedules()
+    nexts = store.next_ticks()
+    last = store.last_runs(sorted(table))
+    current = lease["current"] or {}
+    out: dict[str, Any] = {
+        "redis": describe_url(url),
+        "namespace": store.ns,
+        "active": {
+            "clock": current.get("clock"),
+            "epoch": int(current["epoch"]) if current.get("epoch") else None,
+            "lease_ms_left": lease["pttl_ms"] if current else None,
+        },
+        "clocks": [
+            {
+                **c,
+                "heartbeat_age_s": round((now_ms - int(c.get("heartbeat_ms", 0))) / 1000, 1),
+                "alive": now_ms - int(c.get("heartbeat_ms", 0)) < 10_000,
+            }
+            for c in clocks
+        ],
+        "schedules": [
+            {
+                "name": name,
+                **spec,
+                "next_tick": _iso(nexts.get(name)),
+                "last": last.get(name),
+            }
+            for name, spec in sorted(table.items())
+        ],
+    }
+    if as_json:
+        click.echo(json.dumps(out, indent=2, default=str))
+        return
+    click.echo(f"redis {out['redis']}  namespace {store.ns}")
+    act = out["active"]
+    if act["clock"]:
+        click.echo(
+            f"active clock: {act['clock']}  epoch {act['epoch']}  "
+            f"lease {act['lease_ms_left'] / 1000:.1f}s left"
+        )
+    else:
+        click.echo("active clock: none (no clock holds the lease)")
+    click.echo(f"clocks ({len(out['clocks'])}):")
+    for c in out["clocks"]:
+        flag = "" if c["alive"] else "  (silent)"
+        click.echo(
+            f"  {c['id']:<32} {c.get('role', '?'):<8} pid {c.get('pid')}  "
+            f"heartbeat {c['heartbeat_age_s']}s ago{flag}"
+        )
+    click.echo(f"schedules ({len(out['schedules'])}):")
+    for s in out["schedules"]:
+        rec = s["last"] or {}
+        last_txt = f"last {_iso(rec.get('tick'))} {rec.get('status')}" if rec else "never ran"
+        paused = "" if s.get("enabled", True) else "  (paused)"
+        click.echo(f"  {s['name']}: {s.get('trigger')}{paused}")
+        click.echo(f"      {last_txt}; next {s['next_tick'] or '-'}")
+
+
+@main.command()
+@click.argument("name")
+@redis_url_option
+@namespace_option
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--json", "as_json", is_flag=True)
+def history(
+    name: str, redis_url: str | None, namespace: str | None, limit: int, as_json: bool
+) -> None:
+    """Recent runs of schedule NAME, newest first."""
+    store, _ = _store(redis_url, namespace)
+    records = store.history(name, limit)
+    if not records and name not in store.schedules():
+        known = ", ".join(sorted(store.schedules())) or "none yet"
+        fail(f"no schedule named {name!r} in namespace {store.ns!r} (known: {known})")
+    if as_json:
+        click.echo(json.dumps(records, indent=2))
+        return
+    click.echo(f"{'TICK':<22} {'STARTED':<24} {'STATUS':<11} {'FENCE':>7} {'DURATION':>9}  CLOCK")
+    for r in records:
+        dur = f"{r['duration_ms']}ms" if r.get("duration_ms") is not None else "-"
+        click.echo(
+            f"{tick_iso(r['tick']):<22} {_iso(r.get('started_ms')) or '-':<24} "
+            f"{r['status']:<11} {r.get('fence') or '-':>7} {dur:>9}  {r.get('clock', '')}"
+            + (f"  {r['error']}" if r.get("error") else "")
+        )

@@ -1,0 +1,7 @@
+from lockclock import Clock
+
+clock = Clock()
+
+
+@clock.schedule("61 * * * *")
+def job() -> None: ...
