@@ -17,7 +17,7 @@ import click
 
 from . import __version__
 from .app import Clock, default_clock
-from .clock import AUTH_ERRORS, TRANSIENT_ERRORS, tick_iso
+from .clock import AUTH_ERRORS, TRANSIENT_ERRORS, auth_message, tick_iso
 from .connection import connect, describe_url
 from .context import tick_datetime
 from .errors import JobImportError, LockclockError, RedisAuthError
@@ -78,10 +78,7 @@ class _Group(click.Group):
         except RedisAuthError as exc:
             fail(str(exc))
         except AUTH_ERRORS as exc:
-            fail(
-                f"Redis refused our credentials ({exc}): check the password or ACL user in "
-                "REDIS_URL"
-            )
+            fail(auth_message(exc))
         except LockclockError as exc:
             fail(str(exc))
         except TRANSIENT_ERRORS as exc:
@@ -180,6 +177,25 @@ def _store(redis_url: str | None, namespace: str | None) -> tuple[Store, str]:
     return Store(client, settings.namespace), url
 
 
+def _alive(clock: dict[str, Any], now_ms: int) -> bool:
+    age = now_ms - int(clock.get("heartbeat_ms", 0))
+    return age < int(clock.get("stale_after_ms", 10_000))
+
+
+def _mark_lost(records: list[dict[str, Any]], store: Store, now_ms: int) -> None:
+    """A run still 'running' whose clock has stopped heartbeating will never finish."""
+    alive = {c["id"] for c in store.clocks() if _alive(c, now_ms)}
+    for rec in records:
+        if rec.get("status") == "running" and rec.get("clock") not in alive:
+            rec["status"] = "lost"
+            rec["error"] = "its clock stopped while it ran (crash or kill -9)"
+
+
+def _server_ms(store: Store) -> int:
+    sec, usec = store.redis.time()
+    return int(sec) * 1000 + int(usec) // 1000
+
+
 def _iso(ms: int | None) -> str | None:
     return None if not ms else tick_datetime(int(ms)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
 
@@ -191,12 +207,13 @@ def _iso(ms: int | None) -> str | None:
 def status(redis_url: str | None, namespace: str | None, as_json: bool) -> None:
     """Clocks alive, the active clock, and each schedule's last and next tick."""
     store, url = _store(redis_url, namespace)
-    now_ms = int(float(store.redis.time()[0]) * 1000)
+    now_ms = _server_ms(store)
     lease = store.lease_info()
     clocks = sorted(store.clocks(), key=lambda c: c.get("started_ms", 0))
     table = store.schedules()
     nexts = store.next_ticks()
     last = store.last_runs(sorted(table))
+    _mark_lost([r for r in last.values() if r], store, now_ms)
     current = lease["current"] or {}
     out: dict[str, Any] = {
         "redis": describe_url(url),
@@ -210,7 +227,7 @@ def status(redis_url: str | None, namespace: str | None, as_json: bool) -> None:
             {
                 **c,
                 "heartbeat_age_s": round((now_ms - int(c.get("heartbeat_ms", 0))) / 1000, 1),
-                "alive": now_ms - int(c.get("heartbeat_ms", 0)) < 10_000,
+                "alive": _alive(c, now_ms),
             }
             for c in clocks
         ],
@@ -264,6 +281,7 @@ def history(
     """Recent runs of schedule NAME, newest first."""
     store, _ = _store(redis_url, namespace)
     records = store.history(name, limit)
+    _mark_lost(records, store, _server_ms(store))
     if not records and name not in store.schedules():
         known = ", ".join(sorted(store.schedules())) or "none yet"
         fail(f"no schedule named {name!r} in namespace {store.ns!r} (known: {known})")

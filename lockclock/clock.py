@@ -49,6 +49,17 @@ AUTH_ERRORS: tuple[type[Exception], ...] = (
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (redis.ConnectionError, redis.TimeoutError)
 
 
+def auth_message(exc: Exception) -> str:
+    """A fixable one-line message for credentials or ACL permissions Redis refused."""
+    if isinstance(exc, redis.exceptions.NoPermissionError):
+        return (
+            f"the Redis ACL user in REDIS_URL lacks a permission lockclock needs ({exc}): "
+            "allow +@read +@write +@scripting +@list +@hash +@sortedset +@string +@keyspace "
+            "and the namespace's keys"
+        )
+    return f"Redis refused our credentials ({exc}): check the password or ACL user in REDIS_URL"
+
+
 @dataclass(frozen=True, kw_only=True)
 class ClockConfig:
     namespace: str = "lockclock"
@@ -179,10 +190,7 @@ class ClockLoop:
                     event(log, "redis_available", clock=self.clock_id)
                 self._backoff = 0.0
             except AUTH_ERRORS as exc:
-                raise RedisAuthError(
-                    f"Redis refused our credentials ({exc}): check the password or ACL user "
-                    "in REDIS_URL"
-                ) from None
+                raise RedisAuthError(auth_message(exc)) from None
             except TRANSIENT_ERRORS as exc:
                 self._redis_down(exc)
         return self._shutdown()
@@ -222,6 +230,8 @@ class ClockLoop:
             "epoch": self.epoch,
             "started_ms": self.started_ms,
             "heartbeat_ms": self.time.now_ms(),
+            # heartbeats come every second; past this, the clock is gone
+            "stale_after_ms": 3000 + 2 * self.config.lease_ttl_ms,
             "schedules": len(self.schedules),
             "version": __version__,
         }

@@ -73,6 +73,14 @@ def test_wrong_password_exits_2_without_leaking_it(tmp_path: Path) -> None:
         # a server that wants a password, and a URL without one
         env = clock_env(f"redis://127.0.0.1:{server.port}/0", "cli", LEDGER_FILE="x")
         assert_user_error(lockclock("run", "tests.apps.ledger_app:clock", env=env), "password")
+        # an ACL user that may not run scripts
+        server.client().acl_setuser(
+            "reader", enabled=True, passwords=["+readpw"], keys=["*"], commands=["+@read", "+ping"]
+        )
+        env = clock_env(f"redis://reader:readpw@127.0.0.1:{server.port}/0", "cli", LEDGER_FILE="x")
+        res = lockclock("run", "tests.apps.ledger_app:clock", env=env)
+        assert_user_error(res, "ACL")
+        assert "readpw" not in res.stdout + res.stderr
     finally:
         server.stop()
 

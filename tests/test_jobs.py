@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -14,7 +15,15 @@ from pathlib import Path
 import redis
 
 from lockclock.store import Store
-from tests.support import ROOT, ClockProcess, active_pid, clock_env, read_ledger, wait_for
+from tests.support import (
+    ROOT,
+    ClockProcess,
+    RedisServer,
+    active_pid,
+    clock_env,
+    read_ledger,
+    wait_for,
+)
 
 
 def test_async_jobs_failures_and_context(
@@ -111,3 +120,30 @@ def test_embedded_default_is_shared_by_local_clocks(tmp_path: Path) -> None:
         if pidfile.exists():
             os.kill(int(pidfile.read_text()), signal.SIGTERM)
         shutil.rmtree(home, ignore_errors=True)
+
+
+def test_a_run_whose_clock_was_killed_shows_as_lost(
+    spawn: Callable[..., ClockProcess], redis_server: RedisServer, namespace: str, tmp_path: Path
+) -> None:
+    a = spawn(LEDGER_SCHEDULES="every2s", LEDGER_JOB_SECONDS="60")
+    wait_for(lambda: read_ledger(tmp_path / "ledger.jsonl"), 10, "the long job to start")
+    a.signal(signal.SIGKILL)
+    a.wait(5)
+    env = clock_env(redis_server.url, namespace)
+
+    def history() -> list[dict[str, object]]:
+        res = subprocess.run(
+            [sys.executable, "-m", "lockclock", "history", "every2s", "--json"],
+            env=env, cwd=ROOT, capture_output=True, text=True, timeout=20,
+        )  # fmt: skip
+        return json.loads(res.stdout)
+
+    assert history()[0]["status"] == "running"  # its clock's heartbeat is still fresh
+    wait_for(lambda: history()[0]["status"] == "lost", 10, "the run to show as lost", 0.5)
+    status = subprocess.run(
+        [sys.executable, "-m", "lockclock", "status", "--json"],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=20,
+    )  # fmt: skip
+    st = json.loads(status.stdout)
+    assert [c["alive"] for c in st["clocks"]] == [False]
+    assert st["schedules"][0]["last"]["status"] == "lost"

@@ -1,0 +1,45 @@
+"""A clock whose host wall clock is off by 30 s, either way, fires on time by Redis time.
+
+libfaketime (installed by scripts/bootstrap) shifts the clock process's view of
+time without any hook in lockclock.
+"""
+
+from __future__ import annotations
+
+import glob
+import signal
+import time
+from collections.abc import Callable
+
+import pytest
+import redis
+
+from lockclock.store import Store
+from tests.support import ClockProcess, wait_for
+
+
+def libfaketime() -> str:
+    found = sorted(glob.glob("/usr/lib/*/faketime/libfaketimeMT.so.1"))
+    assert found, "libfaketime is required (scripts/bootstrap installs Debian's faketime)"
+    return found[0]
+
+
+@pytest.mark.parametrize("skew", ["+30s", "-30s"])
+def test_skewed_host_clock_fires_on_time(
+    skew: str,
+    spawn: Callable[..., ClockProcess],
+    client: redis.Redis,
+    namespace: str,
+) -> None:
+    # A skewed host has a wrong wall clock (CLOCK_REALTIME); its monotonic clock, which
+    # the kernel also uses for timed waits, is unaffected. The library is preloaded
+    # directly: the faketime wrapper would not pass SIGTERM on.
+    proc = spawn(LD_PRELOAD=libfaketime(), FAKETIME=skew, FAKETIME_DONT_FAKE_MONOTONIC="1")
+    wait_for(lambda: len(proc.events("fire")) >= 4, 15, "fires from the skewed clock")
+    time.sleep(1)
+    proc.signal(signal.SIGTERM)
+    assert proc.wait(10) == 0
+    hist = Store(client, namespace).history("sec", 100)
+    assert len(hist) >= 4
+    for h in hist:  # claimed by Redis time: never early, never late by the skew
+        assert 0 <= h["late_ms"] < 500, h
