@@ -17,3 +17,4 @@ test: setup
 bench: setup
 	.venv/bin/python bench/lateness.py
 	.venv/bin/python bench/failover.py
+	.venv/bin/python bench/redis_work.py
