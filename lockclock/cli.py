@@ -20,8 +20,9 @@ from .app import Clock, default_clock
 from .clock import AUTH_ERRORS, TRANSIENT_ERRORS, auth_message, tick_iso
 from .connection import connect, describe_url
 from .context import tick_datetime
+from .embedded import running_embedded
 from .errors import JobImportError, LockclockError, RedisAuthError
-from .runner import redis_url_for, run_clock
+from .runner import run_clock
 from .settings import resolve
 from .store import Store
 
@@ -171,7 +172,7 @@ def check(target: str, start: str | None, count: int, as_json: bool) -> None:
 
 def _store(redis_url: str | None, namespace: str | None) -> tuple[Store, str]:
     settings = resolve({"redis_url": redis_url, "namespace": namespace})
-    url = settings.redis_url or redis_url_for(settings, start=False)
+    url = settings.redis_url or running_embedded()
     client = connect(url, socket_timeout=3.0, connect_timeout=3.0)
     client.ping()
     return Store(client, settings.namespace), url

@@ -256,7 +256,6 @@ class ClockLoop:
 
     def _become_active(self, acq: Acquired, sent: float) -> None:
         self.epoch = acq.epoch
-        self._lease_until = sent + self.config.lease_ttl_s
         self._next_renew = sent + self.config.renew_every_s
         self._prev_lease = {
             "clock": acq.prev_clock,
@@ -324,7 +323,6 @@ class ClockLoop:
             if not ok:
                 self._lost("renewal refused: the lease lapsed or was taken")
                 return
-            self._lease_until = sent + self.config.lease_ttl_s
             self._next_renew = sent + self.config.renew_every_s
             self._maybe_heartbeat("active")
         now_ms = self.time.now_ms()

@@ -57,6 +57,17 @@ def _alive(sock: Path) -> bool:
         client.close()
 
 
+def running_embedded() -> str:
+    """The URL of the development server that local clocks started, if it is up."""
+    sock = embedded_dir() / "redis.sock"
+    if not _alive(sock):
+        raise ConfigError(
+            f"REDIS_URL is not set and no development Redis is running at {sock}: "
+            "start a clock (lockclock run ...) first, or set REDIS_URL"
+        )
+    return f"unix://{sock}"
+
+
 def ensure_embedded() -> tuple[str, bool]:
     """Return (url, started) for the shared development server, starting it if needed."""
     home = embedded_dir()

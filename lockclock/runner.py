@@ -19,11 +19,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("lockclock.run")
 
 
-def redis_url_for(settings: Settings, *, start: bool) -> str:
-    """The configured URL, or the embedded development server's (started if `start`)."""
+def redis_url_for(settings: Settings) -> str:
+    """The configured URL, or the embedded development server's (started if needed)."""
     if settings.redis_url:
         return settings.redis_url
-    url, started = ensure_embedded() if start else (_existing_embedded(), False)
+    url, started = ensure_embedded()
     event(
         log,
         "embedded_redis",
@@ -35,14 +35,8 @@ def redis_url_for(settings: Settings, *, start: bool) -> str:
     return url
 
 
-def _existing_embedded() -> str:
-    from .embedded import embedded_dir
-
-    return f"unix://{embedded_dir() / 'redis.sock'}"
-
-
 def build_loop(clock: Clock, settings: Settings) -> ClockLoop:
-    url = redis_url_for(settings, start=True)
+    url = redis_url_for(settings)
     lease_ttl = settings.lease_ttl_s
     # Commands must fail well inside a lease; blocking waits need a longer socket timeout.
     client = connect(url, socket_timeout=max(0.25, min(1.0, lease_ttl / 2)))

@@ -150,8 +150,3 @@ class Worker:
             if remaining <= 0:
                 return [r.ctx for r in pending]
             pending[0].done.wait(min(remaining, 0.1))
-
-    def started_ms(self, ctx: RunContext) -> int | None:
-        with self._lock:
-            run = self._active.get((ctx.schedule, ctx.tick_ms))
-            return run.started_ms if run else None

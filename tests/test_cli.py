@@ -168,3 +168,9 @@ def test_unused_port_is_unreachable() -> None:
     env = clock_env(f"redis://127.0.0.1:{free_port()}/0", "cli")
     res = lockclock("status", env=env)
     assert res.returncode == 1 and "unreachable" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_status_without_redis_url_or_a_development_redis(tmp_path: Path) -> None:
+    env = clock_env("", "cli", LOCKCLOCK_EMBEDDED_DIR=str(tmp_path / "none"))
+    env.pop("REDIS_URL")
+    assert_user_error(lockclock("status", env=env), "no development Redis", "REDIS_URL")
