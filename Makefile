@@ -18,3 +18,4 @@ bench: setup
 	.venv/bin/python bench/lateness.py
 	.venv/bin/python bench/failover.py
 	.venv/bin/python bench/redis_work.py
+	.venv/bin/python bench/burst.py

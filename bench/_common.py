@@ -49,9 +49,9 @@ class Rig:
             self.add_clock()
         return self
 
-    def add_clock(self) -> ClockProcess:
+    def add_clock(self, target: str = "tests.apps.ledger_app:clock") -> ClockProcess:
         env = clock_env(self.redis.url, self.ns, **self.extra)
-        p = ClockProcess("tests.apps.ledger_app:clock", env, self.dir / f"c{len(self.clocks)}.log")
+        p = ClockProcess(target, env, self.dir / f"c{len(self.clocks)}.log")
         self.clocks.append(p.start())
         return p
 

@@ -18,6 +18,7 @@ from .schedule import Schedule
 class Plan:
     run: list[int]  # ticks to dispatch, ascending
     missed: list[int]  # ticks to record as missed, ascending
+    next_ms: int  # the schedule's first tick after now
     outage: dict[str, Any] | None = field(default=None)  # set when any tick was late
 
     @property
@@ -30,11 +31,16 @@ def plan_due(
     schedule: Schedule, *, first_tick_ms: int, now_ms: int, ontime_ms: int, limit: int
 ) -> Plan:
     """What to do with the pending ticks of `schedule` from `first_tick_ms` up to now."""
-    due, truncated = schedule.ticks_between(first_tick_ms - 1, now_ms, limit=limit)
+    next_ms = schedule.next_after(first_tick_ms)
+    if next_ms > now_ms:  # the usual case: one tick due, no enumeration needed
+        due, truncated = [first_tick_ms], False
+    else:
+        due, truncated = schedule.ticks_between(first_tick_ms - 1, now_ms, limit=limit)
+        next_ms = schedule.next_after(now_ms)
     ontime = [t for t in due if now_ms - t <= ontime_ms]
     late = [t for t in due if now_ms - t > ontime_ms]
     if not late:
-        return Plan(run=ontime, missed=[])
+        return Plan(run=ontime, missed=[], next_ms=next_ms)
     max_lateness_ms = int(schedule.max_lateness_s * 1000)
     eligible = [t for t in late if now_ms - t <= max_lateness_ms]
     if schedule.catchup == "all":
@@ -57,4 +63,4 @@ def plan_due(
         "max_lateness_s": schedule.max_lateness_s,
         "detected_ms": now_ms,
     }
-    return Plan(run=sorted(rerun + ontime), missed=missed, outage=outage)
+    return Plan(run=sorted(rerun + ontime), missed=missed, next_ms=next_ms, outage=outage)

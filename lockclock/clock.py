@@ -366,7 +366,7 @@ class ClockLoop:
                     "schedule": name,
                     "items": plan.items,
                     "history_limit": self.config.history_limit,
-                    "next_tick_ms": sched.next_after(now_ms),
+                    "next_tick_ms": plan.next_ms,
                     "outage": outage,
                 }
             )
@@ -400,7 +400,7 @@ class ClockLoop:
             if retry_at is not None:
                 heapq.heappush(self._heap, (retry_at, sched.name))
             else:
-                heapq.heappush(self._heap, (sched.next_after(now_ms), sched.name))
+                heapq.heappush(self._heap, (plan.next_ms, sched.name))
 
     def _report_outage(self, sched: Schedule, missed: list[int], outage: dict[str, Any]) -> None:
         event(
