@@ -7,11 +7,11 @@ setup:
 	./scripts/bootstrap
 
 run: setup
-	PATH="$(CURDIR)/.venv/bin:$$PATH" .venv/bin/honcho start -f Procfile -c clock=2
+	.venv/bin/python scripts/clocks.py --clocks 2 examples.app
 
 test: setup
-	.venv/bin/ruff check lockclock tests bench examples
-	.venv/bin/ruff format --check lockclock tests bench examples
+	.venv/bin/ruff check lockclock tests bench examples scripts
+	.venv/bin/ruff format --check lockclock tests bench examples scripts
 	.venv/bin/python -m pytest -q
 
 bench: setup

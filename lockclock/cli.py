@@ -256,10 +256,9 @@ def status(redis_url: str | None, namespace: str | None, as_json: bool) -> None:
         click.echo("active clock: none (no clock holds the lease)")
     click.echo(f"clocks ({len(out['clocks'])}):")
     for c in out["clocks"]:
-        flag = "" if c["alive"] else "  (silent)"
+        role = c.get("role", "?") if c["alive"] else "gone"
         click.echo(
-            f"  {c['id']:<32} {c.get('role', '?'):<8} pid {c.get('pid')}  "
-            f"heartbeat {c['heartbeat_age_s']}s ago{flag}"
+            f"  {c['id']:<32} {role:<8} pid {c.get('pid')}  heartbeat {c['heartbeat_age_s']}s ago"
         )
     click.echo(f"schedules ({len(out['schedules'])}):")
     for s in out["schedules"]:

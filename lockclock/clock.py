@@ -284,6 +284,7 @@ class ClockLoop:
             (s.next_after(marks[s.name]), s.name) for s in self.schedules.values() if s.enabled
         ]
         heapq.heapify(self._heap)
+        self.store.set_next_ticks({name: tick for tick, name in self._heap})
         self.store.publish_schedules(
             {
                 s.name: {

@@ -187,6 +187,10 @@ class Store:
         raw = self.redis.hgetall(self.key("schedules"))
         return {str(k): json.loads(v) for k, v in raw.items()}
 
+    def set_next_ticks(self, ticks: dict[str, int]) -> None:
+        if ticks:
+            self.redis.hset(self.key("next"), mapping=ticks)
+
     def next_ticks(self) -> dict[str, int]:
         return {str(k): int(v) for k, v in self.redis.hgetall(self.key("next")).items()}
 

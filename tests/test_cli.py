@@ -174,3 +174,19 @@ def test_status_without_redis_url_or_a_development_redis(tmp_path: Path) -> None
     env = clock_env("", "cli", LOCKCLOCK_EMBEDDED_DIR=str(tmp_path / "none"))
     env.pop("REDIS_URL")
     assert_user_error(lockclock("status", env=env), "no development Redis", "REDIS_URL")
+
+
+def test_status_shows_next_ticks_before_the_first_run(
+    redis_server: RedisServer, namespace: str, tmp_path: Path
+) -> None:
+    env = clock_env(redis_server.url, namespace)
+    proc = ClockProcess("tests.apps.simple", env, tmp_path / "c.log").start()
+    try:
+        wait_for(lambda: proc.events("lease_acquired"), 10, "the lease")
+        st = json.loads(lockclock("status", "--json", env=env).stdout)
+        nexts = {s["name"]: s["next_tick"] for s in st["schedules"]}
+        assert set(nexts) == {"nightly", "quarter"} and all(nexts.values()), nexts
+        assert all(s["last"] is None for s in st["schedules"])
+    finally:
+        proc.signal(signal.SIGTERM)
+        assert proc.wait(10) == 0

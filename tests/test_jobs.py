@@ -147,3 +147,41 @@ def test_a_run_whose_clock_was_killed_shows_as_lost(
     st = json.loads(status.stdout)
     assert [c["alive"] for c in st["clocks"]] == [False]
     assert st["schedules"][0]["last"]["status"] == "lost"
+    human = subprocess.run(
+        [sys.executable, "-m", "lockclock", "status"],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=20,
+    )  # fmt: skip
+    assert " gone " in human.stdout and "active clock: none" in human.stdout
+
+
+def test_dev_supervisor_restarts_a_killed_clock(
+    redis_server: RedisServer, namespace: str, tmp_path: Path
+) -> None:
+    """`make run`'s supervisor: kill -9 a clock, the other takes over, a new one starts."""
+    ledger = tmp_path / "ledger.jsonl"
+    env = clock_env(redis_server.url, namespace, LEDGER_FILE=str(ledger), LOCKCLOCK_LEASE_TTL="1")
+    out = tmp_path / "supervisor.log"
+    with open(out, "wb") as sink:
+        sup = subprocess.Popen(
+            [sys.executable, "scripts/clocks.py", "--clocks", "2", "tests.apps.ledger_app:clock"],
+            env=env, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        client = redis_server.client()
+        pid = wait_for(lambda: active_pid(client, namespace), 15, "an active clock")
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: out.read_text().count(" started (pid=") >= 3, 10, "a restarted clock")
+        wait_for(
+            lambda: (active_pid(client, namespace) or pid) != pid, 10, "the other to take over"
+        )
+        time.sleep(2)
+        sup.send_signal(signal.SIGTERM)
+        assert sup.wait(30) == 0
+        text = out.read_text()
+        assert "clock.1 " in text and "clock.2 " in text and "rc=-9" in text
+        assert text.count("event=clock_stopped") == 2  # both survivors stopped gracefully
+        ticks = [r["tick"] for r in read_ledger(ledger)]
+        assert len(ticks) == len(set(ticks)) and ticks
+    finally:
+        if sup.poll() is None:
+            sup.kill()
