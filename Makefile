@@ -12,6 +12,7 @@ run: setup
 test: setup
 	.venv/bin/ruff check lockclock tests bench examples scripts
 	.venv/bin/ruff format --check lockclock tests bench examples scripts
+	.venv/bin/mypy
 	.venv/bin/python -m pytest -q
 
 bench: setup

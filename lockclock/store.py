@@ -189,7 +189,7 @@ class Store:
 
     def set_next_ticks(self, ticks: dict[str, int]) -> None:
         if ticks:
-            self.redis.hset(self.key("next"), mapping=ticks)
+            self.redis.hset(self.key("next"), mapping={k: v for k, v in ticks.items()})
 
     def next_ticks(self) -> dict[str, int]:
         return {str(k): int(v) for k, v in self.redis.hgetall(self.key("next")).items()}
