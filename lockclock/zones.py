@@ -89,6 +89,18 @@ def offset_s(t: int, tz: ZoneInfo) -> int:
     return int(off.total_seconds())
 
 
+def first_with_offset(before: int, after: int, off: int, tz: ZoneInfo) -> int:
+    """The first instant in (before, after] whose UTC offset is `off`, by bisection;
+    `after` must have it and `before` must not."""
+    while after - before > 1:
+        mid = (before + after) // 2
+        if offset_s(mid, tz) == off:
+            after = mid
+        else:
+            before = mid
+    return after
+
+
 def _segments(lo: int, hi: int, tz: ZoneInfo) -> list[tuple[int, int]]:
     """Pieces of constant UTC offset covering [lo - 1, hi] as (start, offset), ascending.
 
@@ -101,14 +113,7 @@ def _segments(lo: int, hi: int, tz: ZoneInfo) -> list[tuple[int, int]]:
     for t in [*range(first + _OFFSET_STEP_S, hi, _OFFSET_STEP_S), hi]:
         off = offset_s(t, tz)
         if off != prev_off:
-            before, after = prev_t, t
-            while after - before > 1:
-                mid = (before + after) // 2
-                if offset_s(mid, tz) == off:
-                    after = mid
-                else:
-                    before = mid
-            segments.append((after, off))
+            segments.append((first_with_offset(prev_t, t, off, tz), off))
         prev_t, prev_off = t, off
     return segments
 
@@ -147,14 +152,7 @@ def instants(w: datetime, tz: ZoneInfo, fixed_hour: bool) -> tuple[int, ...]:
     if not fixed_hour:  # skipped by a spring-forward
         return ()
     # The jump is the first instant with the post-transition offset; lo is before it, hi after.
-    after = offset_s(hi, tz)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if offset_s(mid, tz) == after:
-            hi = mid
-        else:
-            lo = mid
-    return (hi,)
+    return (first_with_offset(lo, hi, offset_s(hi, tz), tz),)
 
 
 def wall(t: int, tz: ZoneInfo) -> datetime:
