@@ -87,13 +87,16 @@ class _Group(click.Group):
             sys.exit(1)
 
 
+# No envvar= on these: settings.resolve reads the environment itself, below the
+# Clock(...) arguments, as the README promises (flag > Clock(...) > environment).
 redis_url_option = click.option(
-    "--redis-url", envvar="REDIS_URL", default=None, show_envvar=True,
-    help="Redis to coordinate through; unset: a local development Redis.",
+    "--redis-url", default=None,
+    help="Redis to coordinate through.  [env var: REDIS_URL; unset: a local development Redis]",
 )  # fmt: skip
 namespace_option = click.option(
-    "--namespace", envvar="LOCKCLOCK_NAMESPACE", default=None, show_envvar=True,
-    help="Key prefix, so several apps can share one Redis.  [default: lockclock]",
+    "--namespace", default=None,
+    help="Key prefix, so several apps can share one Redis.  "
+    "[env var: LOCKCLOCK_NAMESPACE; default: lockclock]",
 )  # fmt: skip
 
 
@@ -107,7 +110,11 @@ def main() -> None:
 @click.argument("target")
 @redis_url_option
 @namespace_option
-@click.option("--log-level", envvar="LOCKCLOCK_LOG_LEVEL", default=None)
+@click.option(
+    "--log-level",
+    default=None,
+    help="DEBUG, INFO, WARNING or ERROR.  [env var: LOCKCLOCK_LOG_LEVEL]",
+)
 def run(target: str, redis_url: str | None, namespace: str | None, log_level: str | None) -> None:
     """Run a clock process for TARGET (MODULE[:ATTR]) until SIGTERM."""
     clock = load_clock(target)

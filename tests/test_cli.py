@@ -190,3 +190,31 @@ def test_status_shows_next_ticks_before_the_first_run(
     finally:
         proc.signal(signal.SIGTERM)
         assert proc.wait(10) == 0
+
+
+def test_clock_arguments_beat_the_environment_and_flags_beat_both(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """The README's precedence: flag, then Clock(...) argument, then environment."""
+    env = clock_env(redis_server.url, "from-env")
+
+    def namespace_used(*flags: str) -> str:
+        log = tmp_path / f"ns{len(flags)}.log"
+        with open(log, "wb") as sink:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "lockclock", "run", "tests.apps.namespaced", *flags],
+                env=env, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        try:
+            line = wait_for(
+                lambda: next((x for x in log.read_text().splitlines() if "event=redis " in x), ""),
+                10,
+                "the redis line",
+            )
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(10)
+        return line.split("namespace=")[1].split()[0]
+
+    assert namespace_used() == "from-code"
+    assert namespace_used("--namespace", "from-flag") == "from-flag"
