@@ -382,7 +382,7 @@ class ClockLoop:
             retry_at: int | None = None
             for res in batch.results:
                 if res.status == "run":
-                    self._dispatch(sched, res.tick_ms, res.fence, batch.now_ms)
+                    self._dispatch(sched, res.tick_ms, res.fence)
                 elif res.status == "early":
                     retry_at = res.tick_ms if retry_at is None else min(retry_at, res.tick_ms)
                 elif res.status in ("dup", "old"):
@@ -420,9 +420,10 @@ class ClockLoop:
         if self.on_outage is not None:
             self.on_outage(outage)
 
-    def _dispatch(self, sched: Schedule, tick_ms: int, fence: int, server_now_ms: int) -> None:
+    def _dispatch(self, sched: Schedule, tick_ms: int, fence: int) -> None:
         assert self.epoch is not None
-        late_s = max(server_now_ms - tick_ms, 0) / 1000
+        # by Redis time as the job is handed to its thread: `late` means "until the start"
+        late_s = max(self.time.now_ms() - tick_ms, 0) / 1000
         ctx = RunContext(
             schedule=sched.name,
             tick=tick_datetime(tick_ms),
