@@ -216,20 +216,19 @@ def status(redis_url: str | None, namespace: str | None, as_json: bool) -> None:
     """Clocks alive, the active clock, and each schedule's last and next tick."""
     store, url = _store(redis_url, namespace)
     now_ms = _server_ms(store)
-    lease = store.lease_info()
+    current, lease_ms_left = store.lease_info()
     clocks = sorted(store.clocks(), key=lambda c: c.get("started_ms", 0))
     table = store.schedules()
     nexts = store.next_ticks()
     last = store.last_runs(sorted(table))
     _mark_lost([r for r in last.values() if r], store, now_ms)
-    current = lease["current"] or {}
     out: dict[str, Any] = {
         "redis": describe_url(url),
         "namespace": store.ns,
         "active": {
             "clock": current.get("clock"),
             "epoch": int(current["epoch"]) if current.get("epoch") else None,
-            "lease_ms_left": lease["pttl_ms"] if current else None,
+            "lease_ms_left": lease_ms_left if current else None,
         },
         "clocks": [
             {

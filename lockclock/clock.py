@@ -24,7 +24,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
@@ -36,6 +35,7 @@ from .context import RunContext, tick_datetime
 from .errors import RedisAuthError
 from .logfmt import event
 from .schedule import Schedule
+from .settings import Settings
 from .store import Acquired, Store
 from .worker import Outcome, Worker
 
@@ -60,27 +60,8 @@ def auth_message(exc: Exception) -> str:
     return f"Redis refused our credentials ({exc}): check the password or ACL user in REDIS_URL"
 
 
-@dataclass(frozen=True, kw_only=True)
-class ClockConfig:
-    namespace: str = "lockclock"
-    lease_ttl_s: float = 2.0
-    grace_s: float = 25.0
-    history_limit: int = 500
-    # Per schedule, at most this many past ticks are enumerated (and recorded) at once.
-    catchup_scan_limit: int = 1000
-
-    @property
-    def lease_ttl_ms(self) -> int:
-        return int(self.lease_ttl_s * 1000)
-
-    @property
-    def renew_every_s(self) -> float:
-        return self.lease_ttl_s / 4
-
-    @property
-    def ontime_ms(self) -> int:
-        """Ticks younger than this are ordinary lag (loop, failover) and always run."""
-        return 3 * self.lease_ttl_ms
+# Per schedule, at most this many past ticks are enumerated (and recorded) at once.
+CATCHUP_SCAN_LIMIT = 1000
 
 
 def tick_iso(tick_ms: int) -> str:
@@ -110,10 +91,6 @@ class ServerTime:
         self._offset_ms = server_ms - (sent + received) / 2 * 1000
         self._sampled_at = received
 
-    @property
-    def synced(self) -> bool:
-        return self._offset_ms is not None
-
     def now_ms(self) -> int:
         if self._offset_ms is None:
             return int(time.time() * 1000)
@@ -129,14 +106,18 @@ class ClockLoop:
         schedules: Sequence[Schedule],
         store: Store,
         blocking: redis.Redis,
-        config: ClockConfig,
+        settings: Settings,
         clock_id: str | None = None,
         on_outage: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.schedules = {s.name: s for s in schedules}
         self.store = store
         self.blocking = blocking
-        self.config = config
+        self.settings = settings
+        self._ttl_ms = int(settings.lease_ttl_s * 1000)
+        self._renew_every_s = settings.lease_ttl_s / 4
+        # ticks younger than three leases are ordinary lag (loop, failover) and always run
+        self._ontime_ms = 3 * self._ttl_ms
         self.clock_id = clock_id or new_clock_id()
         self.on_outage = on_outage
         self.time = ServerTime()
@@ -176,8 +157,8 @@ class ClockLoop:
             "clock_started",
             clock=self.clock_id,
             schedules=len(self.schedules),
-            namespace=self.config.namespace,
-            lease_ttl_s=self.config.lease_ttl_s,
+            namespace=self.settings.namespace,
+            lease_ttl_s=self.settings.lease_ttl_s,
             version=__version__,
         )
         while not self._stop.is_set():
@@ -231,7 +212,7 @@ class ClockLoop:
             "started_ms": self.started_ms,
             "heartbeat_ms": self.time.now_ms(),
             # heartbeats come every second; past this, the clock is gone
-            "stale_after_ms": 3000 + 2 * self.config.lease_ttl_ms,
+            "stale_after_ms": 3000 + 2 * self._ttl_ms,
             "schedules": len(self.schedules),
             "version": __version__,
         }
@@ -244,7 +225,7 @@ class ClockLoop:
 
     def _standby_step(self) -> None:
         sent = time.monotonic()
-        res = self.store.acquire(self.clock_id, self.config.lease_ttl_ms)
+        res = self.store.acquire(self.clock_id, self._ttl_ms)
         self.time.observe(res.now_ms, sent, time.monotonic())
         if isinstance(res, Acquired):
             self._become_active(res, sent)
@@ -256,7 +237,7 @@ class ClockLoop:
 
     def _become_active(self, acq: Acquired, sent: float) -> None:
         self.epoch = acq.epoch
-        self._next_renew = sent + self.config.renew_every_s
+        self._next_renew = sent + self._renew_every_s
         self._prev_lease = {
             "clock": acq.prev_clock,
             "epoch": acq.prev_epoch,
@@ -319,12 +300,12 @@ class ClockLoop:
         assert self.epoch is not None
         if time.monotonic() >= self._next_renew:
             sent = time.monotonic()
-            ok, now_ms = self.store.renew(self.clock_id, self.epoch, self.config.lease_ttl_ms)
+            ok, now_ms = self.store.renew(self.clock_id, self.epoch, self._ttl_ms)
             self.time.observe(now_ms, sent, time.monotonic())
             if not ok:
                 self._lost("renewal refused: the lease lapsed or was taken")
                 return
-            self._next_renew = sent + self.config.renew_every_s
+            self._next_renew = sent + self._renew_every_s
             self._maybe_heartbeat("active")
         now_ms = self.time.now_ms()
         due: list[tuple[int, str]] = []
@@ -350,8 +331,8 @@ class ClockLoop:
                 sched,
                 first_tick_ms=first_tick,
                 now_ms=now_ms,
-                ontime_ms=self.config.ontime_ms,
-                limit=self.config.catchup_scan_limit,
+                ontime_ms=self._ontime_ms,
+                limit=CATCHUP_SCAN_LIMIT,
             )
             outage = None
             if plan.outage is not None:
@@ -366,7 +347,7 @@ class ClockLoop:
                 {
                     "schedule": name,
                     "items": plan.items,
-                    "history_limit": self.config.history_limit,
+                    "history_limit": self.settings.history_limit,
                     "next_tick_ms": plan.next_ms,
                     "outage": outage,
                 }
@@ -396,14 +377,14 @@ class ClockLoop:
                         clock=self.clock_id,
                         epoch=self.epoch,
                     )
-            if outage is not None and not any(r.status == "early" for r in batch.results):
-                self._report_outage(sched, plan.missed, outage)
+            if outage is not None and retry_at is None:
+                self._report_outage(sched, outage)
             if retry_at is not None:
                 heapq.heappush(self._heap, (retry_at, sched.name))
             else:
                 heapq.heappush(self._heap, (plan.next_ms, sched.name))
 
-    def _report_outage(self, sched: Schedule, missed: list[int], outage: dict[str, Any]) -> None:
+    def _report_outage(self, sched: Schedule, outage: dict[str, Any]) -> None:
         event(
             log,
             "catchup",
@@ -525,9 +506,9 @@ class ClockLoop:
                 "waiting_for_jobs",
                 clock=self.clock_id,
                 running=len(running),
-                grace_s=self.config.grace_s,
+                grace_s=self.settings.grace_s,
             )
-        deadline = (self._stop_at or time.monotonic()) + self.config.grace_s
+        deadline = (self._stop_at or time.monotonic()) + self.settings.grace_s
         leftover: list[RunContext] = []
         while True:
             leftover = self.worker.wait(min(deadline, time.monotonic() + 0.2))

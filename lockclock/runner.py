@@ -6,7 +6,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from . import logfmt
-from .clock import ClockConfig, ClockLoop
+from .clock import ClockLoop
 from .connection import connect, describe_url
 from .embedded import ensure_embedded
 from .logfmt import event
@@ -41,18 +41,12 @@ def build_loop(clock: Clock, settings: Settings) -> ClockLoop:
     # Commands must fail well inside a lease; blocking waits need a longer socket timeout.
     client = connect(url, socket_timeout=max(0.25, min(1.0, lease_ttl / 2)))
     blocking = connect(url, socket_timeout=lease_ttl + 2.0, retries=0)
-    config = ClockConfig(
-        namespace=settings.namespace,
-        lease_ttl_s=lease_ttl,
-        grace_s=settings.grace_s,
-        history_limit=settings.history_limit,
-    )
     event(log, "redis", url=describe_url(url), namespace=settings.namespace)
     return ClockLoop(
         schedules=clock.schedules,
         store=Store(client, settings.namespace),
         blocking=blocking,
-        config=config,
+        settings=settings,
     )
 
 

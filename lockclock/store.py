@@ -134,13 +134,13 @@ class Store:
         """
         return blocking.blpop([self.signal_key], timeout=max(timeout_s, 0.01)) is not None
 
-    def lease_info(self) -> dict[str, Any]:
+    def lease_info(self) -> tuple[dict[str, str], int]:
+        """The current holder's fields ({} when none) and the lease's remaining ms."""
         with self.redis.pipeline(transaction=False) as p:
             p.hgetall(self.lease_key)
             p.pttl(self.lease_key)
-            p.hgetall(self.last_lease_key)
-            cur, pttl, last = p.execute()
-        return {"current": cur or None, "pttl_ms": int(pttl), "last": last or None}
+            cur, pttl = p.execute()
+        return cur or {}, int(pttl)
 
     # -- the clock registry (for operators) ------------------------------------------------
 
@@ -193,9 +193,6 @@ class Store:
 
     def next_ticks(self) -> dict[str, int]:
         return {str(k): int(v) for k, v in self.redis.hgetall(self.key("next")).items()}
-
-    def high_water_marks(self) -> dict[str, int]:
-        return {str(k): int(v) for k, v in self.redis.hgetall(self.key("hwm")).items()}
 
     # -- claims (safety: at most one dispatch per tick) -------------------------------------
 

@@ -11,7 +11,6 @@ import asyncio
 import logging
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -29,8 +28,6 @@ class Outcome:
     started_ms: int
     duration_ms: int
     error: str | None = None
-    error_type: str | None = None
-    traceback: str | None = None
 
 
 @dataclass(kw_only=True)
@@ -60,14 +57,15 @@ class Worker:
             self._active[(schedule.name, ctx.tick_ms)] = run
         if schedule.is_async:
             fut = asyncio.run_coroutine_threadsafe(self._run_async(run), self._event_loop())
-            fut.add_done_callback(lambda f: self._reraise_bug(f))
+            fut.add_done_callback(self._log_runner_failure)
         else:
             threading.Thread(
                 target=self._run_sync, args=(run,), name=f"job:{schedule.name}", daemon=True
             ).start()
 
     @staticmethod
-    def _reraise_bug(fut: Future[None]) -> None:
+    def _log_runner_failure(fut: Future[None]) -> None:
+        """Job errors are handled inside the runner; this only catches our own bugs."""
         exc = fut.exception()
         if exc is not None:
             log.error("async runner failed", exc_info=exc)
@@ -114,8 +112,6 @@ class Worker:
                 started_ms=run.started_ms,
                 duration_ms=duration_ms,
                 error=f"{type(exc).__name__}: {exc}",
-                error_type=type(exc).__name__,
-                traceback="".join(traceback.format_exception(exc)),
             )
             event(
                 log,

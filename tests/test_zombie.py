@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from lockclock.clock import ClockConfig, ClockLoop
+from lockclock.clock import ClockLoop
 from lockclock.connection import connect
+from lockclock.settings import Settings
 from lockclock.store import Store
 from tests.ledger import check_exactly_once
 from tests.support import ClockProcess, RedisServer, read_ledger, wait_for
@@ -43,7 +44,7 @@ def test_zombie_claims_are_refused(
         schedules=ledger_app.clock.schedules,
         store=store,
         blocking=connect(redis_server.url, socket_timeout=5, retries=0),
-        config=ClockConfig(namespace=namespace, lease_ttl_s=1.0),
+        settings=Settings(redis_url=redis_server.url, namespace=namespace, lease_ttl_s=1.0),
     )
     caplog.set_level(logging.INFO, logger="lockclock")
     thread = threading.Thread(target=zombie.run, daemon=True)
