@@ -11,7 +11,7 @@ import json
 import os
 import sys
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -21,7 +21,7 @@ from .clock import AUTH_ERRORS, TRANSIENT_ERRORS, auth_message, tick_iso
 from .connection import connect, describe_url
 from .context import tick_datetime
 from .embedded import running_embedded
-from .errors import JobImportError, LockclockError, RedisAuthError
+from .errors import JobImportError, LockclockError
 from .runner import run_clock
 from .settings import resolve
 from .store import Store
@@ -67,7 +67,7 @@ def load_clock(target: str) -> Clock:
     )
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(EXIT_USER_ERROR)
 
@@ -76,8 +76,6 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except RedisAuthError as exc:
-            fail(str(exc))
         except AUTH_ERRORS as exc:
             fail(auth_message(exc))
         except LockclockError as exc:
@@ -132,7 +130,6 @@ def _parse_from(value: str | None) -> datetime:
         dt = datetime.fromisoformat(value)
     except ValueError:
         fail(f"invalid --from {value!r}: use ISO 8601, e.g. 2026-03-08T00:00:00-05:00")
-        raise  # unreachable
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
@@ -190,9 +187,12 @@ def _alive(clock: dict[str, Any], now_ms: int) -> bool:
     return age < int(clock.get("stale_after_ms", 10_000))
 
 
-def _mark_lost(records: list[dict[str, Any]], store: Store, now_ms: int) -> None:
+def _alive_ids(clocks: list[dict[str, Any]], now_ms: int) -> set[str]:
+    return {c["id"] for c in clocks if _alive(c, now_ms)}
+
+
+def _mark_lost(records: list[dict[str, Any]], alive: set[str]) -> None:
     """A run still 'running' whose clock has stopped heartbeating will never finish."""
-    alive = {c["id"] for c in store.clocks() if _alive(c, now_ms)}
     for rec in records:
         if rec.get("status") == "running" and rec.get("clock") not in alive:
             rec["status"] = "lost"
@@ -205,7 +205,10 @@ def _server_ms(store: Store) -> int:
 
 
 def _iso(ms: int | None) -> str | None:
-    return None if not ms else tick_datetime(int(ms)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
+    """Millisecond UTC timestamp, e.g. 2026-11-22T20:37:05.002Z."""
+    if not ms:
+        return None
+    return tick_datetime(int(ms)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @main.command()
@@ -221,7 +224,7 @@ def status(redis_url: str | None, namespace: str | None, as_json: bool) -> None:
     table = store.schedules()
     nexts = store.next_ticks()
     last = store.last_runs(sorted(table))
-    _mark_lost([r for r in last.values() if r], store, now_ms)
+    _mark_lost([r for r in last.values() if r], _alive_ids(clocks, now_ms))
     out: dict[str, Any] = {
         "redis": describe_url(url),
         "namespace": store.ns,
@@ -287,9 +290,9 @@ def history(
     """Recent runs of schedule NAME, newest first."""
     store, _ = _store(redis_url, namespace)
     records = store.history(name, limit)
-    _mark_lost(records, store, _server_ms(store))
-    if not records and name not in store.schedules():
-        known = ", ".join(sorted(store.schedules())) or "none yet"
+    _mark_lost(records, _alive_ids(store.clocks(), _server_ms(store)))
+    if not records and name not in (known_names := store.schedules()):
+        known = ", ".join(sorted(known_names)) or "none yet"
         fail(f"no schedule named {name!r} in namespace {store.ns!r} (known: {known})")
     if as_json:
         click.echo(json.dumps(records, indent=2))

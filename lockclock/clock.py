@@ -265,7 +265,6 @@ class ClockLoop:
             (s.next_after(marks[s.name]), s.name) for s in self.schedules.values() if s.enabled
         ]
         heapq.heapify(self._heap)
-        self.store.set_next_ticks({name: tick for tick, name in self._heap})
         self.store.publish_schedules(
             {
                 s.name: {
@@ -276,7 +275,8 @@ class ClockLoop:
                     "published_by": self.clock_id,
                 }
                 for s in self.schedules.values()
-            }
+            },
+            next_ticks={name: tick for tick, name in self._heap},
         )
         self.store.prune_clocks(now_ms)
         self.store.heartbeat(self.clock_id, self._heartbeat_info("active"))

@@ -155,9 +155,13 @@ class Store:
         return [json.loads(v) for v in raw.values()]
 
     def prune_clocks(self, now_ms: int) -> None:
-        for cid, raw in self.redis.hgetall(self.key("clocks")).items():
-            if now_ms - int(json.loads(raw).get("heartbeat_ms", 0)) > CLOCK_FORGET_MS:
-                self.redis.hdel(self.key("clocks"), cid)
+        stale = [
+            cid
+            for cid, raw in self.redis.hgetall(self.key("clocks")).items()
+            if now_ms - int(json.loads(raw).get("heartbeat_ms", 0)) > CLOCK_FORGET_MS
+        ]
+        if stale:
+            self.redis.hdel(self.key("clocks"), *stale)
 
     # -- schedules ------------------------------------------------------------------------
 
@@ -174,22 +178,23 @@ class Store:
         now = int(r[0])
         return now, {name: int(v) for (name, _), v in zip(schedules, r[1:], strict=True)}
 
-    def publish_schedules(self, table: dict[str, dict[str, Any]]) -> None:
-        """Describe the running schedules so `status` can show them without the code."""
+    def publish_schedules(
+        self, table: dict[str, dict[str, Any]], next_ticks: dict[str, int]
+    ) -> None:
+        """Describe the running schedules and their next ticks, so `status` can show them
+        without the code; one round trip."""
         key = self.key("schedules")
         with self.redis.pipeline() as p:
             p.delete(key)
             if table:
                 p.hset(key, mapping={k: json.dumps(v, sort_keys=True) for k, v in table.items()})
+            if next_ticks:
+                p.hset(self.key("next"), mapping={k: v for k, v in next_ticks.items()})
             p.execute()
 
     def schedules(self) -> dict[str, dict[str, Any]]:
         raw = self.redis.hgetall(self.key("schedules"))
         return {str(k): json.loads(v) for k, v in raw.items()}
-
-    def set_next_ticks(self, ticks: dict[str, int]) -> None:
-        if ticks:
-            self.redis.hset(self.key("next"), mapping={k: v for k, v in ticks.items()})
 
     def next_ticks(self) -> dict[str, int]:
         return {str(k): int(v) for k, v in self.redis.hgetall(self.key("next")).items()}
