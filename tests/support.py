@@ -16,6 +16,7 @@ from typing import Any
 import redis
 
 from lockclock.embedded import find_server
+from lockclock.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -156,5 +157,15 @@ def read_ledger(path: Path) -> list[dict[str, Any]]:
 
 
 def active_pid(client: redis.Redis, namespace: str) -> int | None:
-    holder = client.hget(f"{namespace}:lease", "clock")
+    holder = client.hget(Store(client, namespace).lease_key, "clock")
     return int(holder.split(":")[-2]) if holder else None
+
+
+def run_cli(
+    *args: str, env: dict[str, str], timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    """One `python -m lockclock ...` command, as a user would type it."""
+    return subprocess.run(
+        [sys.executable, "-m", "lockclock", *args],
+        capture_output=True, text=True, cwd=ROOT, timeout=timeout, env=env,
+    )  # fmt: skip

@@ -11,15 +11,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import ROOT, ClockProcess, RedisServer, clock_env, free_port, wait_for
+from tests.support import (
+    ROOT,
+    ClockProcess,
+    RedisServer,
+    clock_env,
+    free_port,
+    run_cli,
+    wait_for,
+)
 
 
-def lockclock(*args: str, env: dict[str, str] | None = None, timeout: float = 30):
-    return subprocess.run(
-        [sys.executable, "-m", "lockclock", *args],
-        capture_output=True, text=True, cwd=ROOT, timeout=timeout,
-        env=env or clock_env("redis://127.0.0.1:1/0", "cli"),
-    )  # fmt: skip
+def lockclock(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return run_cli(*args, env=env or clock_env("redis://127.0.0.1:1/0", "cli"))
 
 
 def assert_user_error(res: subprocess.CompletedProcess[str], *needles: str) -> None:

@@ -22,6 +22,7 @@ from tests.support import (
     active_pid,
     clock_env,
     read_ledger,
+    run_cli,
     wait_for,
 )
 
@@ -107,10 +108,7 @@ def test_embedded_default_is_shared_by_local_clocks(tmp_path: Path) -> None:
             assert p.wait(10) == 0
         ticks = [r["tick"] for r in read_ledger(tmp_path / "ledger.jsonl")]
         assert len(ticks) == len(set(ticks))
-        status = subprocess.run(
-            [sys.executable, "-m", "lockclock", "status", "--json"],
-            env=env, cwd=ROOT, capture_output=True, text=True, timeout=20,
-        )  # fmt: skip
+        status = run_cli("status", "--json", env=env)
         assert status.returncode == 0, status.stderr
         assert '"name": "sec"' in status.stdout
     finally:
@@ -132,25 +130,14 @@ def test_a_run_whose_clock_was_killed_shows_as_lost(
     env = clock_env(redis_server.url, namespace)
 
     def history() -> list[dict[str, object]]:
-        res = subprocess.run(
-            [sys.executable, "-m", "lockclock", "history", "every2s", "--json"],
-            env=env, cwd=ROOT, capture_output=True, text=True, timeout=20,
-        )  # fmt: skip
-        return json.loads(res.stdout)
+        return json.loads(run_cli("history", "every2s", "--json", env=env).stdout)
 
     assert history()[0]["status"] == "running"  # its clock's heartbeat is still fresh
     wait_for(lambda: history()[0]["status"] == "lost", 10, "the run to show as lost", 0.5)
-    status = subprocess.run(
-        [sys.executable, "-m", "lockclock", "status", "--json"],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=20,
-    )  # fmt: skip
-    st = json.loads(status.stdout)
+    st = json.loads(run_cli("status", "--json", env=env).stdout)
     assert [c["alive"] for c in st["clocks"]] == [False]
     assert st["schedules"][0]["last"]["status"] == "lost"
-    human = subprocess.run(
-        [sys.executable, "-m", "lockclock", "status"],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=20,
-    )  # fmt: skip
+    human = run_cli("status", env=env)
     assert " gone " in human.stdout and "active clock: none" in human.stdout
 
 
