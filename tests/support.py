@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -41,10 +43,18 @@ def wait_for(pred: Callable[[], Any], timeout: float, what: str, interval: float
 class RedisServer:
     """A real redis-server on a loopback port, restartable on the same port."""
 
-    def __init__(self, workdir: Path, *, password: str | None = None, aof: bool = False) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        password: str | None = None,
+        aof: bool = False,
+        replica_of: RedisServer | None = None,
+    ) -> None:
         self.workdir = workdir
         self.password = password
         self.aof = aof
+        self.replica_of = replica_of
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         workdir.mkdir(parents=True, exist_ok=True)
@@ -72,6 +82,8 @@ class RedisServer:
         ]  # fmt: skip
         if self.password:
             cmd += ["--requirepass", self.password]
+        if self.replica_of is not None:
+            cmd += ["--replicaof", "127.0.0.1", str(self.replica_of.port)]
         log = open(self.workdir / "redis.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         log.close()
@@ -85,9 +97,34 @@ class RedisServer:
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)
             self.proc.send_signal(sig)
             self.proc.wait(10)
         self.proc = None
+
+    def signal(self, sig: int) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+
+    @property
+    def aof_dir(self) -> Path:
+        return self.workdir / "appendonlydir"
+
+    def snapshot_aof(self, dest: Path) -> Path:
+        """Copy the AOF as it is on disk now: what a host crash a moment later, with
+        `appendfsync everysec`, could leave (Redis loads a truncated tail)."""
+        if dest.exists():
+            shutil.rmtree(dest)
+        shutil.copytree(self.aof_dir, dest)
+        return dest
+
+    def crash_to(self, snapshot: Path) -> None:
+        """kill -9 the server and restart it from an older AOF: acknowledged writes made
+        after the snapshot are lost, as in a host crash before the next fsync."""
+        self.stop(signal.SIGKILL)
+        shutil.rmtree(self.aof_dir)
+        shutil.copytree(snapshot, self.aof_dir)
+        self.start()
 
 
 class ClockProcess:
@@ -136,6 +173,19 @@ class ClockProcess:
             self.proc.send_signal(signal.SIGCONT)
             self.proc.kill()
             self.proc.wait(10)
+
+
+def libfaketime() -> str:
+    """Debian's libfaketime: shifts a process's wall clock without code hooks."""
+    found = sorted(glob.glob("/usr/lib/*/faketime/libfaketimeMT.so.1"))
+    assert found, "libfaketime is required (scripts/bootstrap installs Debian's faketime)"
+    return found[0]
+
+
+def skewed_env(skew: str) -> dict[str, str]:
+    """Environment for a process whose wall clock is off by `skew` (e.g. "+30s"). The
+    library is preloaded directly: the faketime wrapper would not pass SIGTERM on."""
+    return {"LD_PRELOAD": libfaketime(), "FAKETIME": skew, "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
 
 
 def clock_env(redis_url: str, namespace: str, **extra: str) -> dict[str, str]:

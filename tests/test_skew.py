@@ -6,7 +6,6 @@ time without any hook in lockclock.
 
 from __future__ import annotations
 
-import glob
 import signal
 import time
 from collections.abc import Callable
@@ -15,13 +14,7 @@ import pytest
 import redis
 
 from lockclock.store import Store
-from tests.support import ClockProcess, wait_for
-
-
-def libfaketime() -> str:
-    found = sorted(glob.glob("/usr/lib/*/faketime/libfaketimeMT.so.1"))
-    assert found, "libfaketime is required (scripts/bootstrap installs Debian's faketime)"
-    return found[0]
+from tests.support import ClockProcess, skewed_env, wait_for
 
 
 @pytest.mark.parametrize("skew", ["+30s", "-30s"])
@@ -34,7 +27,7 @@ def test_skewed_host_clock_fires_on_time(
     # A skewed host has a wrong wall clock (CLOCK_REALTIME); its monotonic clock, which
     # the kernel also uses for timed waits, is unaffected. The library is preloaded
     # directly: the faketime wrapper would not pass SIGTERM on.
-    proc = spawn(LD_PRELOAD=libfaketime(), FAKETIME=skew, FAKETIME_DONT_FAKE_MONOTONIC="1")
+    proc = spawn(**skewed_env(skew))
     wait_for(lambda: len(proc.events("fire")) >= 4, 15, "fires from the skewed clock")
     time.sleep(1)
     proc.signal(signal.SIGTERM)

@@ -1,0 +1,31 @@
+"""What the soak schedules: one table for the app and the checker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lockclock.schedule import Schedule, make_schedule
+
+# name -> make_schedule options
+SCHEDULES: dict[str, dict[str, Any]] = {
+    "sec": {"cron": "* * * * * *", "catchup": "latest"},
+    "skip2s": {"every": "2s", "catchup": "skip"},
+    "all3s": {"every": "3s", "catchup": "all", "catchup_limit": 4},
+    "minute": {"cron": "* * * * *", "catchup": "latest"},
+    "slow": {"every": "10s", "catchup": "latest"},
+}
+
+
+def schedules() -> dict[str, Schedule]:
+    """The soak's schedules, for tick arithmetic."""
+    return {name: make_schedule(print, name=name, **opts) for name, opts in SCHEDULES.items()}
+
+
+def due_ticks(schedule: Schedule, after_ms: int, until_ms: int) -> list[int]:
+    """Ticks in (after_ms, until_ms]."""
+    out = []
+    tick = schedule.next_after(after_ms)
+    while tick <= until_ms:
+        out.append(tick)
+        tick = schedule.next_after(tick)
+    return out
