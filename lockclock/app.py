@@ -28,6 +28,7 @@ class Clock:
         lease_ttl: float | None = None,
         grace: float | None = None,
         history_limit: int | None = None,
+        wait_replicas: int | None = None,
         tz: str | ZoneInfo | None = None,
     ) -> None:
         self.options: dict[str, Any] = {
@@ -36,6 +37,7 @@ class Clock:
             "lease_ttl_s": lease_ttl,
             "grace_s": grace,
             "history_limit": history_limit,
+            "wait_replicas": wait_replicas,
         }
         self.tz = tz
         self._schedules: dict[str, Schedule] = {}

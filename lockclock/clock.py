@@ -24,6 +24,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
@@ -97,6 +98,25 @@ class ServerTime:
         return int(time.monotonic() * 1000 + self._offset_ms)
 
 
+@dataclass
+class Floors:
+    """The highest epoch, fence and tick per schedule this clock has seen in Redis.
+
+    Passed to every script that assigns them, so a Redis that lost its latest writes
+    (AOF everysec crash, failover to a lagging replica, flushed data) cannot hand out an
+    epoch or fence again, or let this clock claim a tick it already saw claimed.
+    """
+
+    epoch: int = 0
+    fence: int = 0
+    ticks: dict[str, int] = field(default_factory=dict)
+
+    def saw_tick(self, schedule: str, tick_ms: int, fence: int = 0) -> None:
+        if tick_ms > self.ticks.get(schedule, 0):
+            self.ticks[schedule] = tick_ms
+        self.fence = max(self.fence, fence)
+
+
 class ClockLoop:
     """One clock process. `run()` returns when a stop signal has been handled."""
 
@@ -132,6 +152,10 @@ class ClockLoop:
         self._next_heartbeat = 0.0
         self._backoff = 0.0
         self._prev_lease: dict[str, Any] = {}
+        self.floors = Floors()
+        self._server_id: str | None = None
+        self._hold_until = 0.0
+        self._active_until = 0.0
 
     # -- signals ---------------------------------------------------------------------------
 
@@ -188,6 +212,7 @@ class ClockLoop:
             )
         self.epoch = None
         self._heap.clear()
+        self._next_heartbeat = 0.0  # on reconnecting, check first whether Redis changed
         self._backoff = min(max(self._backoff * 2, 0.25), 5.0)
         event(
             log,
@@ -220,23 +245,66 @@ class ClockLoop:
     def _maybe_heartbeat(self, role: str) -> None:
         now = time.monotonic()
         if now >= self._next_heartbeat:
-            self.store.heartbeat(self.clock_id, self._heartbeat_info(role))
-            self._next_heartbeat = now + 1.0
+            self._heartbeat(role)
+
+    def _heartbeat(self, role: str) -> None:
+        # The active clock needs no identity check: its floors go with every claim.
+        # Standbys (and a clock about to register) must know whether to hold off.
+        info = self._heartbeat_info(role)
+        self._next_heartbeat = time.monotonic() + 1.0
+        if role != "standby":
+            self.store.heartbeat(self.clock_id, info)
+            return
+        server_id = self.store.heartbeat_and_identify(self.clock_id, info)
+        if self._server_id is not None and server_id != self._server_id:
+            self._server_changed(server_id)
+        self._server_id = server_id
+
+    def _server_changed(self, server_id: str) -> None:
+        """Redis restarted or failed over, and may have lost its latest writes.
+
+        Whoever was active just now knows the most (its floors): standbys hold off for one
+        lease so that clock can take the lease back and restore marks and counters. The
+        id is "run_id/generation": a restart changes the first, lost data the second.
+        """
+        recently_active = time.monotonic() < self._active_until
+        if not recently_active:
+            self._hold_until = time.monotonic() + self.settings.lease_ttl_s
+        event(
+            log,
+            "redis_server_changed",
+            level=logging.WARNING,
+            clock=self.clock_id,
+            server=server_id,
+            previous=self._server_id,
+            hold_s=0 if recently_active else self.settings.lease_ttl_s,
+        )
 
     def _standby_step(self) -> None:
+        self._maybe_heartbeat("standby")
+        if time.monotonic() < self._hold_until:
+            self._stop.wait(min(self._hold_until - time.monotonic(), 0.5))
+            return
         sent = time.monotonic()
-        res = self.store.acquire(self.clock_id, self._ttl_ms)
+        res = self.store.acquire(self.clock_id, self._ttl_ms, epoch_floor=self.floors.epoch)
         self.time.observe(res.now_ms, sent, time.monotonic())
         if isinstance(res, Acquired):
             self._become_active(res, sent)
             return
-        self._maybe_heartbeat("standby")
         pttl_s = res.pttl_ms / 1000 if res.pttl_ms > 0 else 0.05
         if self.store.wait_for_release(self.blocking, min(pttl_s, 0.5)):
             event(log, "lease_release_seen", clock=self.clock_id, holder=res.holder)
 
     def _become_active(self, acq: Acquired, sent: float) -> None:
+        self.floors.epoch = max(self.floors.epoch, acq.epoch)
+        # A restart since our last look would not have raised an error: look again before
+        # relying on the marks, and give the lease back if we must hold off.
+        self._heartbeat("standby")
+        if time.monotonic() < self._hold_until:
+            self.store.release(self.clock_id, acq.epoch)
+            return
         self.epoch = acq.epoch
+        self._active_until = sent + 2 * self.settings.lease_ttl_s
         self._next_renew = sent + self._renew_every_s
         self._prev_lease = {
             "clock": acq.prev_clock,
@@ -255,12 +323,18 @@ class ClockLoop:
             how="released" if acq.prev_released_ms else ("expired" if acq.prev_clock else "new"),
         )
         reg = self.store.register(
-            self.clock_id, acq.epoch, [(s.name, s.enabled) for s in self.schedules.values()]
+            self.clock_id,
+            acq.epoch,
+            [(s.name, s.enabled) for s in self.schedules.values()],
+            fence_floor=self.floors.fence,
+            tick_floors=self.floors.ticks,
         )
         if reg is None:
             self._lost("stale at registration")
             return
         now_ms, marks = reg
+        for name, mark in marks.items():
+            self.floors.saw_tick(name, mark)
         self._heap = [
             (s.next_after(marks[s.name]), s.name) for s in self.schedules.values() if s.enabled
         ]
@@ -279,8 +353,7 @@ class ClockLoop:
             next_ticks={name: tick for tick, name in self._heap},
         )
         self.store.prune_clocks(now_ms)
-        self.store.heartbeat(self.clock_id, self._heartbeat_info("active"))
-        self._next_heartbeat = time.monotonic() + 1.0
+        self._heartbeat("active")
 
     def _lost(self, reason: str) -> None:
         event(
@@ -306,6 +379,7 @@ class ClockLoop:
                 self._lost("renewal refused: the lease lapsed or was taken")
                 return
             self._next_renew = sent + self._renew_every_s
+            self._active_until = sent + 2 * self.settings.lease_ttl_s
             self._maybe_heartbeat("active")
         now_ms = self.time.now_ms()
         due: list[tuple[int, str]] = []
@@ -353,8 +427,14 @@ class ClockLoop:
                 }
             )
         sent = time.monotonic()
-        batches = self.store.claim_many(self.clock_id, self.epoch, requests)
+        batches = self.store.claim_many(
+            self.clock_id, self.epoch, requests, fence_floor=self.floors.fence
+        )
         received = time.monotonic()
+        if self.settings.wait_replicas and any(
+            r.status == "run" for b in batches for r in b.results
+        ):
+            self._wait_for_replicas()
         for (sched, plan, outage), batch in zip(plans, batches, strict=True):
             if batch.stale:
                 self._lost("claim refused: stale epoch")
@@ -362,6 +442,8 @@ class ClockLoop:
             self.time.observe(batch.now_ms, sent, received)
             retry_at: int | None = None
             for res in batch.results:
+                if res.status in ("run", "missed"):
+                    self.floors.saw_tick(sched.name, res.tick_ms, res.fence)
                 if res.status == "run":
                     self._dispatch(sched, res.tick_ms, res.fence)
                 elif res.status == "early":
@@ -383,6 +465,23 @@ class ClockLoop:
                 heapq.heappush(self._heap, (retry_at, sched.name))
             else:
                 heapq.heappush(self._heap, (plan.next_ms, sched.name))
+
+    def _wait_for_replicas(self) -> None:
+        """Let the claims reach replicas before their jobs start, so a failover to a
+        replica does not forget them. Bounded to a quarter lease: past it the jobs start
+        anyway (a late tick is worse than the small chance of a failover right now)."""
+        want = self.settings.wait_replicas
+        acked = self.store.wait_replicas(want, max(int(self._ttl_ms / 4), 10))
+        if acked < want:
+            event(
+                log,
+                "claims_not_replicated",
+                level=logging.WARNING,
+                clock=self.clock_id,
+                replicas=acked,
+                wanted=want,
+                note="a failover now could forget these claims",
+            )
 
     def _report_outage(self, sched: Schedule, outage: dict[str, Any]) -> None:
         event(

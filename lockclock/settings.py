@@ -25,6 +25,7 @@ class Settings:
     grace_s: float = 25.0
     history_limit: int = 500
     log_level: str = "INFO"
+    wait_replicas: int = 0
 
 
 # setting name -> (environment variable, parser, check, what a valid value looks like)
@@ -34,6 +35,7 @@ _SPEC: dict[str, tuple[str, type, Any, str]] = {
     "lease_ttl_s": ("LOCKCLOCK_LEASE_TTL", float, lambda v: 0.5 <= v <= 300, "seconds, 0.5-300"),
     "grace_s": ("LOCKCLOCK_GRACE", float, lambda v: 0 <= v <= 3600, "seconds, 0-3600"),
     "history_limit": ("LOCKCLOCK_HISTORY", int, lambda v: 10 <= v <= 100_000, "10-100000"),
+    "wait_replicas": ("LOCKCLOCK_WAIT_REPLICAS", int, lambda v: 0 <= v <= 10, "0-10"),
     "log_level": (
         "LOCKCLOCK_LOG_LEVEL",
         str,

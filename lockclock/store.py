@@ -7,6 +7,7 @@ time in epoch milliseconds, so no host's wall clock takes part in any decision.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -99,10 +100,10 @@ class Store:
 
     # -- lease (liveness: who does the work) -----------------------------------------------
 
-    def acquire(self, clock_id: str, ttl_ms: int) -> Acquired | Held:
+    def acquire(self, clock_id: str, ttl_ms: int, *, epoch_floor: int = 0) -> Acquired | Held:
         r = self._acquire(
             keys=[self.lease_key, self.key("epoch"), self.signal_key, self.last_lease_key],
-            args=[clock_id, ttl_ms],
+            args=[clock_id, ttl_ms, epoch_floor],
         )
         if int(r[0]) == 1:
             return Acquired(
@@ -147,6 +148,28 @@ class Store:
     def heartbeat(self, clock_id: str, info: dict[str, Any]) -> None:
         self.redis.hset(self.key("clocks"), clock_id, json.dumps(info, sort_keys=True))
 
+    def heartbeat_and_identify(self, clock_id: str, info: dict[str, Any]) -> str:
+        """Record the heartbeat and return who the data is: "run_id/generation".
+
+        The run_id changes when Redis restarts or fails over (possibly losing its last
+        writes); the generation token, created on first use, changes when the data is
+        lost or flushed. An ACL may refuse INFO: then the run_id reads "-".
+        """
+        with self.redis.pipeline(transaction=False) as p:
+            p.hset(self.key("clocks"), clock_id, json.dumps(info, sort_keys=True))
+            p.get(self.key("generation"))
+            p.info("server")
+            _, generation, server = p.execute(raise_on_error=False)
+        if isinstance(server, redis.exceptions.NoPermissionError):
+            server = {}
+        for value in (generation, server):
+            if isinstance(value, Exception):
+                raise value
+        if generation is None:
+            self.redis.set(self.key("generation"), os.urandom(8).hex(), nx=True)
+            generation = self.redis.get(self.key("generation"))
+        return f"{server.get('run_id', '-')}/{generation}"
+
     def forget_clock(self, clock_id: str) -> None:
         self.redis.hdel(self.key("clocks"), clock_id)
 
@@ -166,13 +189,21 @@ class Store:
     # -- schedules ------------------------------------------------------------------------
 
     def register(
-        self, clock_id: str, epoch: int, schedules: Sequence[tuple[str, bool]]
+        self,
+        clock_id: str,
+        epoch: int,
+        schedules: Sequence[tuple[str, bool]],
+        *,
+        fence_floor: int = 0,
+        tick_floors: dict[str, int] | None = None,
     ) -> tuple[int, dict[str, int]] | None:
-        """Give new schedules a high-water mark; return (now, marks) or None if stale."""
-        args: list[Any] = [clock_id, epoch]
+        """Give new schedules a high-water mark and raise marks and the fence counter to
+        the caller's floors; return (now, marks) or None if stale."""
+        floors = tick_floors or {}
+        args: list[Any] = [clock_id, epoch, fence_floor]
         for name, enabled in schedules:
-            args += [name, "new" if enabled else "paused"]
-        r = self._register(keys=[self.lease_key, self.key("hwm")], args=args)
+            args += [name, "new" if enabled else "paused", floors.get(name, 0)]
+        r = self._register(keys=[self.lease_key, self.key("hwm"), self.key("fence")], args=args)
         if r and r[0] == "stale":
             return None
         now = int(r[0])
@@ -212,6 +243,7 @@ class Store:
         history_limit: int,
         next_tick_ms: int | None,
         outage: dict[str, Any] | None,
+        fence_floor: int,
     ) -> Any:
         args: list[Any] = [
             clock_id,
@@ -220,6 +252,7 @@ class Store:
             history_limit,
             "" if next_tick_ms is None else next_tick_ms,
             "" if outage is None else json.dumps(outage, sort_keys=True),
+            fence_floor,
         ]
         for tick, action in items:
             args += [tick, action]
@@ -245,16 +278,30 @@ class Store:
         return ClaimBatch(now_ms=int(r[0]), results=out)
 
     def claim_many(
-        self, clock_id: str, epoch: int, requests: Sequence[dict[str, Any]]
+        self,
+        clock_id: str,
+        epoch: int,
+        requests: Sequence[dict[str, Any]],
+        *,
+        fence_floor: int = 0,
     ) -> list[ClaimBatch]:
-        """Claim ticks of several schedules in one round trip (one script call each)."""
+        """Claim ticks of several schedules in one round trip (one script call each).
+
+        `fence_floor` is the highest fence the caller has seen: new fences exceed it even
+        if Redis lost the counter's latest writes.
+        """
         if not requests:
             return []
         with self.redis.pipeline(transaction=False) as p:
             for req in requests:
-                self._claim_call(p, clock_id=clock_id, epoch=epoch, **req)
+                self._claim_call(p, clock_id=clock_id, epoch=epoch, fence_floor=fence_floor, **req)
             raw = p.execute()
         return [self._parse_claim(r) for r in raw]
+
+    def wait_replicas(self, replicas: int, timeout_ms: int) -> int:
+        """Block until `replicas` replicas have our writes so far (or the timeout);
+        return how many did."""
+        return int(self.redis.wait(replicas, timeout_ms))
 
     def finish(self, schedule: str, tick_ms: int, fence: int, fields: dict[str, Any]) -> str:
         return str(

@@ -4,7 +4,8 @@
 -- (4) it is above the schedule's high-water mark. All four are checked atomically.
 -- KEYS: lease, fence counter, hwm hash, runs hash, ticks zset, next-tick hash, outages list
 -- ARGV: clock id, epoch, schedule, history limit, next tick ms (or ''), outage JSON (or ''),
---       then pairs (tick ms, 'run' | 'missed')
+--       fence floor (the highest fence the caller has seen), then pairs (tick ms, 'run' | 'missed')
+-- The floor keeps fences strictly increasing when Redis lost the counter's last writes.
 -- Returns {now_ms, tick, status, fence, tick, status, fence, ...}
 --   status: 'run' (claimed, fence assigned), 'missed' (recorded missed), 'dup' (already
 --   recorded by another claim), 'old' (at or below the high-water mark), 'early' (not due yet)
@@ -17,9 +18,10 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local clock, epoch, schedule = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local hwm = tonumber(redis.call('HGET', KEYS[3], schedule) or '-1')
+local fence_floor = tonumber(ARGV[7])
 local out = {now}
 local claimed = 0
-for i = 7, #ARGV, 2 do
+for i = 8, #ARGV, 2 do
   local tick = tonumber(ARGV[i])
   local action = ARGV[i + 1]
   local field = string.format('%d', tick)
@@ -43,6 +45,11 @@ for i = 7, #ARGV, 2 do
     local fence = 0
     if action == 'run' then
       fence = redis.call('INCR', KEYS[2])
+      if fence <= fence_floor then
+        fence = fence_floor + 1
+        redis.call('SET', KEYS[2], string.format('%d', fence))
+      end
+      fence_floor = fence
       rec.fence = fence
       rec.status = 'running'
     else

@@ -1,0 +1,123 @@
+"""What a Redis crash or a replica failover costs in claims, and what reaches the jobs.
+
+AOF crash: two clocks run a per-second schedule on a redis-server with AOF
+`appendfsync everysec`. Each trial copies the AOF as it is on disk, waits about a
+second (the writes an `everysec` fsync may not have reached), kills Redis with -9
+and restarts it from the copy, as a host crash would leave it. Counted: claims
+acknowledged and acted on but lost, and ticks dispatched twice afterwards.
+
+Failover: a primary and a replica; one clock runs on the primary with
+LOCKCLOCK_WAIT_REPLICAS=0 or 1. Each trial kills the primary with -9 at a random
+instant and promotes the replica; in half the trials the replication link had been cut
+1.5 s before, as a partition or a slow link leaves a replica behind. Counted: claims the
+jobs saw that the promoted replica does not have; each could run again once clocks
+restart on it.
+
+    python bench/durability.py --trials 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import signal
+import time
+
+from _common import Rig
+
+from lockclock.store import Store
+from tests.support import (
+    ClockProcess,
+    RedisServer,
+    clock_env,
+    free_port,
+    read_ledger,
+    wait_for,
+)
+
+
+def crash_trials(trials: int) -> None:
+    rig = Rig(lease_ttl=1.0)
+    rig.redis = RedisServer(rig.dir / "redis", aof=True)
+    rig.start(clocks=2)
+    lost: list[int] = []
+    gone: set[int] = set()  # lost in earlier trials
+    try:
+        wait_for(lambda: len(read_ledger(rig.ledger)) >= 3, 20, "first runs")
+        for i in range(trials):
+            time.sleep(random.uniform(1, 3))
+            snap = rig.redis.snapshot_aof(rig.dir / f"snap{i}")
+            time.sleep(random.uniform(0.5, 1.5))
+            ran = {r["tick"] for r in read_ledger(rig.ledger)}
+            rig.redis.crash_to(snap)
+            store = Store(rig.redis.client(), rig.ns)
+            kept = {int(t) for t in store.redis.hkeys(store.runs_key("sec"))}
+            lost.append(len(ran - kept - gone))
+            gone |= ran - kept
+        time.sleep(4)
+    finally:
+        for c in rig.clocks:
+            c.signal(signal.SIGTERM)
+        for c in rig.clocks:
+            c.wait(10)
+        rig.close()
+    ticks = [r["tick"] for r in read_ledger(rig.ledger)]
+    dups = len(ticks) - len(set(ticks))
+    lost.sort()
+    print(
+        f"AOF everysec crash, {trials} trials: claims lost per crash p50={lost[len(lost) // 2]} "
+        f"max={lost[-1]} total={sum(lost)}; ticks dispatched twice: {dups}"
+    )
+
+
+def failover_trials(trials: int, wait_replicas: int, lag_s: float) -> None:
+    lost: list[int] = []
+    for i in range(trials):
+        rig = Rig(lease_ttl=1.0)
+        replica = RedisServer(rig.dir / "replica", replica_of=rig.redis)
+        rig.redis.start()
+        replica.start()
+        try:
+            wait_for(
+                lambda r=replica: r.client().info("replication")["master_link_status"] == "up",
+                10,
+                "the replica to sync",
+            )
+            env = clock_env(rig.redis.url, rig.ns, **rig.extra,
+                            LOCKCLOCK_WAIT_REPLICAS=str(wait_replicas))  # fmt: skip
+            clock = ClockProcess("tests.apps.ledger_app:clock", env, rig.dir / f"f{i}.log")
+            rig.clocks.append(clock.start())
+            wait_for(lambda p=rig.ledger: len(read_ledger(p)) >= 3, 20, "first runs")
+            time.sleep(random.uniform(1, 3))
+            if lag_s:  # the link breaks (a partition, a slow network) just before
+                replica.client().replicaof("127.0.0.1", str(free_port()))
+                time.sleep(lag_s)
+            rig.redis.stop(signal.SIGKILL)
+            replica.client().replicaof("NO", "ONE")
+            ran = {r["tick"] for r in read_ledger(rig.ledger)}
+            store = Store(replica.client(), rig.ns)
+            kept = {int(t) for t in store.redis.hkeys(store.runs_key("sec"))}
+            lost.append(len(ran - kept))
+        finally:
+            rig.close()
+            replica.stop()
+    lost.sort()
+    print(
+        f"replica failover, WAIT {wait_replicas}, link cut {lag_s:g} s before, {trials} trials: "
+        f"claims lost per failover "
+        f"p50={lost[len(lost) // 2]} max={lost[-1]} total={sum(lost)}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--trials", type=int, default=10)
+    args = parser.parse_args()
+    crash_trials(args.trials)
+    for lag_s in (0.0, 1.5):
+        for wait in (0, 1):
+            failover_trials(args.trials, wait_replicas=wait, lag_s=lag_s)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,215 @@
+"""What Redis can lose, and what the clocks' floors restore.
+
+A host crash with `appendfsync everysec` loses the last second of acknowledged writes;
+a flush or an empty replacement server loses everything. Either way a claim the clocks
+acted on can vanish, and with it the fence counter and high-water marks. The clock
+that was active remembers the highest epoch, fence and ticks it saw, and hands them
+back to Redis; standbys hold off for one lease when the server changes, so that clock
+gets the chance.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from lockclock.store import Store
+from tests.ledger import ticks_of
+from tests.support import ClockProcess, RedisServer, clock_env, read_ledger, wait_for
+
+# -- the scripts' floors ------------------------------------------------------------------
+
+
+def test_acquire_never_reissues_an_epoch_the_caller_has_seen(client: redis.Redis) -> None:
+    store = Store(client, "floors-epoch")
+    first = store.acquire("a", 5000)
+    assert first.epoch == 1
+    client.delete(store.key("epoch"), store.lease_key)  # the counter's writes were lost
+    again = store.acquire("b", 5000, epoch_floor=7)
+    assert again.epoch == 8
+    assert client.get(store.key("epoch")) == "8"
+
+
+def test_claims_never_reissue_a_fence_the_caller_has_seen(client: redis.Redis) -> None:
+    store = Store(client, "floors-fence")
+    acq = store.acquire("a", 5000)
+    tick = int(client.time()[0]) * 1000 - 3000
+    reg = store.register("a", acq.epoch, [("job", True)], tick_floors={"job": tick - 1})
+    assert reg is not None
+    req = {"schedule": "job", "history_limit": 100, "next_tick_ms": None, "outage": None}
+    [batch] = store.claim_many("a", acq.epoch, [{**req, "items": [(tick, "run")]}])
+    assert batch.results[0].fence == 1
+    client.delete(store.key("fence"))
+    [batch] = store.claim_many(
+        "a", acq.epoch, [{**req, "items": [(tick + 500, "run")]}], fence_floor=41
+    )
+    assert batch.results[0].fence == 42
+    [batch] = store.claim_many(
+        "a", acq.epoch, [{**req, "items": [(tick + 600, "run")]}], fence_floor=42
+    )
+    assert batch.results[0].fence == 43
+
+
+def test_register_restores_marks_and_fence_from_floors(client: redis.Redis) -> None:
+    store = Store(client, "floors-register")
+    acq = store.acquire("a", 5000)
+    reg = store.register(
+        "a",
+        acq.epoch,
+        [("known", True), ("fresh", True), ("paused", False)],
+        fence_floor=99,
+        tick_floors={"known": 1_000_000, "paused": 2_000_000},
+    )
+    assert reg is not None
+    now_ms, marks = reg
+    assert marks["known"] == 1_000_000  # ticks after it are caught up, not skipped
+    assert marks["fresh"] >= now_ms - 5  # no floor: starts now, as before
+    assert marks["paused"] >= now_ms - 5  # paused schedules report nothing missed
+    assert client.get(store.key("fence")) == "99"
+    # a floor never lowers what Redis has
+    reg = store.register("a", acq.epoch, [("known", True)], tick_floors={"known": 5})
+    assert reg is not None
+    assert reg[1]["known"] == 1_000_000
+
+
+# -- real clocks, real data loss -------------------------------------------------------------
+
+
+@pytest.fixture
+def aof_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path / "redis", aof=True)
+    server.start()
+    yield server
+    server.stop(signal.SIGKILL)
+
+
+def _clocks(
+    server: RedisServer, namespace: str, tmp_path: Path, n: int, **extra: str
+) -> list[ClockProcess]:
+    env = clock_env(
+        server.url,
+        namespace,
+        LEDGER_FILE=str(tmp_path / "ledger.jsonl"),
+        LEDGER_SCHEDULES="sec",
+        LOCKCLOCK_LEASE_TTL="1",
+        **extra,
+    )
+    return [
+        ClockProcess("tests.apps.ledger_app:clock", env, tmp_path / f"clock{i}.log").start()
+        for i in range(n)
+    ]
+
+
+def _stop(clocks: list[ClockProcess]) -> None:
+    for c in clocks:
+        c.signal(signal.SIGTERM)
+    for c in clocks:
+        try:
+            c.wait(10)
+        finally:
+            c.ensure_dead()
+
+
+def _check_ledger(ledger: list[dict[str, object]], records: dict[int, dict[str, object]]) -> None:
+    """No tick twice, fences strictly increasing, and every tick run or recorded missed."""
+    rows = ticks_of(ledger, "sec")
+    ticks = [int(str(r["tick"])) for r in rows]
+    assert len(ticks) == len(set(ticks)), "a tick was dispatched twice"
+    fences = [int(str(r["fence"])) for r in rows]
+    assert fences == sorted(fences) and len(set(fences)) == len(fences), fences
+    missed = {t for t, rec in records.items() if rec["status"] == "missed"}
+    for tick in range(ticks[0], ticks[-1], 1000):
+        assert tick in ticks or tick in missed, f"tick {tick} neither ran nor was recorded"
+
+
+def test_host_crash_losing_the_last_second_dispatches_nothing_twice(
+    aof_redis: RedisServer, namespace: str, tmp_path: Path
+) -> None:
+    clocks = _clocks(aof_redis, namespace, tmp_path, 2)
+    ledger_path = tmp_path / "ledger.jsonl"
+    client = aof_redis.client()
+    store = Store(client, namespace)
+    lost_claims = 0
+    try:
+        wait_for(lambda: len(read_ledger(ledger_path)) >= 3, 15, "first runs")
+        for round_ in range(3):
+            snapshot = aof_redis.snapshot_aof(tmp_path / f"aof-{round_}")
+            time.sleep(1.5)  # these claims are acknowledged, acted on, then lost
+            ran = {r["tick"] for r in read_ledger(ledger_path)}
+            aof_redis.crash_to(snapshot)
+            client = aof_redis.client()
+            store = Store(client, namespace)
+            kept = {int(t) for t in client.hkeys(store.runs_key("sec"))}
+            lost_claims += len(ran - kept)
+            want = len(ran) + 4
+
+            def caught_up(want: int = want) -> bool:
+                return len(read_ledger(ledger_path)) >= want
+
+            wait_for(caught_up, 15, "runs after the restart")
+    finally:
+        _stop(clocks)
+    assert lost_claims >= 3, "the crash lost no claims: the test proves nothing"
+    records = {int(h["tick"]): h for h in store.history("sec", 1000)}
+    _check_ledger(read_ledger(ledger_path), records)
+    changed = [ln for c in clocks for ln in c.events("redis_server_changed")]
+    assert changed, "no clock noticed the restarted server"
+
+
+def test_flushed_redis_restarts_nothing_and_fences_keep_rising(
+    aof_redis: RedisServer, namespace: str, tmp_path: Path
+) -> None:
+    clocks = _clocks(aof_redis, namespace, tmp_path, 2)
+    ledger_path = tmp_path / "ledger.jsonl"
+    client = aof_redis.client()
+    try:
+        wait_for(lambda: len(read_ledger(ledger_path)) >= 4, 15, "first runs")
+        before = len(read_ledger(ledger_path))
+        client.flushall()
+        wait_for(lambda: len(read_ledger(ledger_path)) >= before + 5, 15, "runs after flush")
+    finally:
+        _stop(clocks)
+    store = Store(client, namespace)
+    records = {int(h["tick"]): h for h in store.history("sec", 1000)}
+    ledger = read_ledger(ledger_path)
+    after = [r for r in ticks_of(ledger, "sec") if r["tick"] >= min(records)]
+    _check_ledger(after, records)
+    fences = [r["fence"] for r in ticks_of(ledger, "sec")]
+    assert fences == sorted(fences) and len(set(fences)) == len(fences), fences
+    changed = [ln for c in clocks for ln in c.events("redis_server_changed")]
+    assert changed, "no clock noticed the lost data"
+
+
+def test_claims_wait_for_a_replica_and_go_on_without_one(
+    redis_server: RedisServer, namespace: str, tmp_path: Path
+) -> None:
+    replica = RedisServer(tmp_path / "replica", replica_of=redis_server)
+    replica.start()
+    wait_for(
+        lambda: replica.client().info("replication")["master_link_status"] == "up",
+        10,
+        "the replica to sync",
+    )
+    clocks = _clocks(redis_server, namespace, tmp_path, 1, LOCKCLOCK_WAIT_REPLICAS="1")
+    ledger_path = tmp_path / "ledger.jsonl"
+    try:
+        wait_for(lambda: len(read_ledger(ledger_path)) >= 3, 15, "runs with a replica")
+        store = Store(replica.client(), namespace)
+        # what the job saw is already on the replica
+        last = ticks_of(read_ledger(ledger_path), "sec")[-1]["tick"]
+        assert replica.client().hexists(store.runs_key("sec"), str(last))
+        assert not clocks[0].events("claims_not_replicated")
+        replica.stop(signal.SIGKILL)
+        n = len(read_ledger(ledger_path))
+        wait_for(lambda: len(read_ledger(ledger_path)) >= n + 3, 15, "runs without a replica")
+    finally:
+        _stop(clocks)
+        replica.stop()
+    assert clocks[0].events("claims_not_replicated")
+    late = [r["late"] for r in ticks_of(read_ledger(ledger_path), "sec")]
+    assert max(late) < 0.6, late  # waiting is bounded by a quarter lease
