@@ -16,8 +16,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 class Clock:
     """Schedules plus the settings to run them; `lockclock run module:attr` runs it.
 
-    Keyword arguments override the environment (REDIS_URL, LOCKCLOCK_*); leave them
-    unset to configure the deployment through the environment, as on Heroku.
+    Keyword arguments override the environment (REDIS_URL, LOCKCLOCK_*, SENTRY_DSN); leave
+    them unset to configure the deployment through the environment, as on Heroku.
+    `sentry=False` turns Sentry alerts off even where SENTRY_DSN is set.
     """
 
     def __init__(
@@ -30,6 +31,7 @@ class Clock:
         history_limit: int | None = None,
         wait_replicas: int | None = None,
         tz: str | ZoneInfo | None = None,
+        sentry: str | bool | None = None,
     ) -> None:
         self.options: dict[str, Any] = {
             "redis_url": redis_url,
@@ -39,6 +41,8 @@ class Clock:
             "history_limit": history_limit,
             "wait_replicas": wait_replicas,
         }
+        # a DSN, or False for no Sentry alerts even if SENTRY_DSN is set
+        self.options["sentry_dsn"] = sentry
         self.tz = tz
         self._schedules: dict[str, Schedule] = {}
 
@@ -70,6 +74,12 @@ class Clock:
         catchup_limit: int = 10,
         max_lateness: float | timedelta | None = None,
         enabled: bool = True,
+        monitor: bool | str | None = None,
+        checkin_margin: int | timedelta | None = None,
+        max_runtime: int | timedelta = 30,
+        alert_late_after: float | timedelta | None = 60.0,
+        failure_issue_threshold: int = 1,
+        recovery_threshold: int = 1,
     ) -> Callable[[F], F]:
         """Register the decorated function; invalid input fails here, at import time."""
 
@@ -88,6 +98,12 @@ class Clock:
                     catchup_limit=catchup_limit,
                     max_lateness=max_lateness,
                     enabled=enabled,
+                    monitor=monitor,
+                    checkin_margin=checkin_margin,
+                    max_runtime=max_runtime,
+                    alert_late_after=alert_late_after,
+                    failure_issue_threshold=failure_issue_threshold,
+                    recovery_threshold=recovery_threshold,
                 )
             )
             return func

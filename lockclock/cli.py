@@ -14,15 +14,18 @@ from datetime import datetime, timezone
 from typing import Any, NoReturn
 
 import click
+import sentry_sdk
 
 from . import __version__
 from .app import Clock, default_clock
 from .clock import AUTH_ERRORS, TRANSIENT_ERRORS, auth_message, tick_iso
-from .connection import connect, describe_url
+from .connection import connect, describe_url, redact_dsn
 from .context import tick_datetime
 from .embedded import running_embedded
 from .errors import JobImportError, LockclockError
+from .monitors import Monitor, no_monitor_reason, plan_monitors
 from .runner import run_clock
+from .sentry_setup import send_test
 from .settings import resolve
 from .store import Store
 
@@ -142,6 +145,11 @@ def check(target: str, start: str | None, count: int, as_json: bool) -> None:
     """Validate TARGET's schedules and print the next COUNT instants of each."""
     clock = load_clock(target)
     t0 = _parse_from(start)
+    settings = resolve({}, clock.options)
+    sentry_on = not _sentry_state(settings.sentry_dsn).startswith("Sentry: off")
+    monitors = plan_monitors(
+        clock.schedules, settings.namespace, settings.lease_ttl_s, unique=sentry_on
+    )
     report: list[dict[str, Any]] = []
     for s in clock.schedules:
         ticks, t = [], int(t0.timestamp() * 1000)
@@ -154,6 +162,8 @@ def check(target: str, start: str | None, count: int, as_json: bool) -> None:
                 "trigger": s.describe(),
                 "enabled": s.enabled,
                 "catchup": s.catchup,
+                "monitor": _monitor_json(monitors[s.name]),
+                "monitor_note": None if monitors[s.name] else no_monitor_reason(s),
                 "next": [
                     {
                         "utc": tick_datetime(x).isoformat(),
@@ -169,9 +179,27 @@ def check(target: str, start: str | None, count: int, as_json: bool) -> None:
     for item in report:
         state = "" if item["enabled"] else "  (paused)"
         click.echo(f"{item['name']}: {item['trigger']}, catchup={item['catchup']}{state}")
+        mon = monitors[item["name"]]
+        click.echo(f"  Sentry monitor {mon.describe()}" if mon else f"  {item['monitor_note']}")
         for n in item["next"]:
             click.echo(f"  {n['utc']}  local {n['local']}")
-    click.echo(f"{len(report)} schedule(s) OK")
+    click.echo(f"{len(report)} schedule(s) OK; {_sentry_state(settings.sentry_dsn)}")
+
+
+def _monitor_json(mon: Monitor | None) -> dict[str, Any] | None:
+    return {"slug": mon.slug, "config": mon.config} if mon else None
+
+
+def _sentry_state(dsn: str | None) -> str:
+    """Where check-ins would go, for `check`; the DSN's keys are never shown."""
+    client = sentry_sdk.get_client()
+    if client.is_active():
+        return f"Sentry: the app's own sentry_sdk.init ({redact_dsn(str(client.dsn))})"
+    if dsn == "":
+        return "Sentry: off (Clock(sentry=False)): no check-ins or events are sent"
+    if not dsn:
+        return "Sentry: off (SENTRY_DSN is unset): no check-ins or events are sent"
+    return f"Sentry: {redact_dsn(dsn)}"
 
 
 def _store(redis_url: str | None, namespace: str | None) -> tuple[Store, str]:
@@ -305,3 +333,59 @@ def history(
             f"{r['status']:<11} {r.get('fence') or '-':>7} {dur:>9}  {r.get('clock', '')}"
             + (f"  {r['error']}" if r.get("error") else "")
         )
+
+
+@main.group(name="alerts")
+def alerts_group() -> None:
+    """Sentry alerts (set SENTRY_DSN): check the wiring."""
+
+
+@alerts_group.command(name="test")
+@click.argument("target", required=False)
+def alerts_test(target: str | None) -> None:
+    """Send a test event and a test check-in to Sentry; exit 0 if it accepted both.
+
+    TARGET (MODULE[:ATTR]) is optional: give it to use the app's Clock(sentry=...) or its
+    own sentry_sdk.init, as `lockclock run` would.
+    """
+    clock = load_clock(target) if target else Clock()
+    settings = resolve({}, clock.options)
+    if settings.sentry_dsn == "":
+        fail("Sentry alerts are off for this clock (Clock(sentry=False)): nothing to test")
+    client = sentry_sdk.get_client()
+    dsn = str(client.dsn) if client.is_active() and client.dsn else settings.sentry_dsn
+    if not dsn:
+        fail(
+            "SENTRY_DSN is unset: set it to your Sentry project's DSN "
+            "(Project Settings > Client Keys), e.g. heroku config:set SENTRY_DSN=..."
+        )
+    report = send_test(dsn, namespace=settings.namespace)
+    click.echo(f"sentry {report.dsn}  environment {report.environment}  release {report.release}")
+    problems: list[str] = []
+    checks = (("test event", report.event), (f"test check-in ({report.slug})", report.checkin))
+    for what, sent in checks:
+        if sent.accepted:
+            click.echo(f"{what}: accepted (HTTP {sent.status})")
+        elif sent.status is not None:
+            click.echo(f"{what}: refused (HTTP {sent.status})")
+            problems.append(
+                f"Sentry refused the {what} with HTTP {sent.status}: "
+                + _REFUSALS.get(sent.status, "see Sentry's status page and the DSN")
+            )
+        else:
+            click.echo(f"{what}: not delivered ({sent.error})")
+            problems.append(
+                f"Sentry is unreachable for the {what} ({sent.error}): check SENTRY_DSN's "
+                "host and this machine's network"
+            )
+    if problems:
+        fail(problems[0])
+
+
+_REFUSALS = {
+    401: "check the key in SENTRY_DSN (Project Settings > Client Keys)",
+    403: "check the key in SENTRY_DSN, and that it is enabled (Project Settings > Client Keys)",
+    404: "check the project id at the end of SENTRY_DSN",
+    413: "the envelope was too large",
+    429: "rate limited or over quota (Settings > Subscription, or the key's rate limit)",
+}

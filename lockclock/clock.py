@@ -23,10 +23,10 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 
@@ -39,6 +39,9 @@ from .schedule import Schedule
 from .settings import Settings
 from .store import Acquired, Store
 from .worker import Outcome, Worker
+
+if TYPE_CHECKING:
+    from .alerts import Alerts
 
 log = logging.getLogger("lockclock.clock")
 
@@ -128,7 +131,7 @@ class ClockLoop:
         blocking: redis.Redis,
         settings: Settings,
         clock_id: str | None = None,
-        on_outage: Callable[[dict[str, Any]], None] | None = None,
+        alerts: Alerts | None = None,
     ) -> None:
         self.schedules = {s.name: s for s in schedules}
         self.store = store
@@ -139,9 +142,13 @@ class ClockLoop:
         # ticks younger than three leases are ordinary lag (loop, failover) and always run
         self._ontime_ms = 3 * self._ttl_ms
         self.clock_id = clock_id or new_clock_id()
-        self.on_outage = on_outage
+        self.alerts = alerts  # Sentry reports, when configured (sentry_setup.py)
         self.time = ServerTime()
-        self.worker = Worker(on_done=self._record_outcome, now_ms=self.time.now_ms)
+        self.worker = Worker(
+            on_done=self._record_outcome,
+            now_ms=self.time.now_ms,
+            on_start=alerts.started if alerts is not None else None,
+        )
         self.epoch: int | None = None
         self.started_ms = int(time.time() * 1000)
         self._heap: list[tuple[int, str]] = []
@@ -497,8 +504,8 @@ class ClockLoop:
             missed=outage["missed"],
             clock=self.clock_id,
         )
-        if self.on_outage is not None:
-            self.on_outage(outage)
+        if self.alerts is not None:
+            self.alerts.outage(sched, outage)
 
     def _dispatch(self, sched: Schedule, tick_ms: int, fence: int) -> None:
         assert self.epoch is not None
@@ -523,10 +530,15 @@ class ClockLoop:
             clock=self.clock_id,
         )
         self.worker.submit(sched, ctx)
+        if self.alerts is not None:
+            # a tick older than the on-time window is an outage's catch-up, reported there
+            self.alerts.dispatched(sched, ctx, catchup=late_s * 1000 > self._ontime_ms)
 
     # -- outcomes --------------------------------------------------------------------------
 
     def _record_outcome(self, sched: Schedule, ctx: RunContext, outcome: Outcome) -> None:
+        if self.alerts is not None:  # first: it never waits, the Redis write may retry
+            self.alerts.finished(sched, ctx, outcome)
         fields = {
             "status": outcome.status,
             "started_ms": outcome.started_ms,
@@ -608,10 +620,13 @@ class ClockLoop:
                 grace_s=self.settings.grace_s,
             )
         deadline = (self._stop_at or time.monotonic()) + self.settings.grace_s
+        # with Sentry, the last tenth of the grace period (at most 1 s) is for sending
+        # what the runs reported, the interrupted ones' check-ins included
+        reserve_s = min(1.0, self.settings.grace_s / 10) if self.alerts is not None else 0.0
         leftover: list[RunContext] = []
         while True:
-            leftover = self.worker.wait(min(deadline, time.monotonic() + 0.2))
-            if not leftover or time.monotonic() >= deadline or self._force.is_set():
+            leftover = self.worker.wait(min(deadline - reserve_s, time.monotonic() + 0.2))
+            if not leftover or time.monotonic() >= deadline - reserve_s or self._force.is_set():
                 break
         for ctx in leftover:
             event(
@@ -622,6 +637,8 @@ class ClockLoop:
                 tick=tick_iso(ctx.tick_ms),
                 fence=ctx.fence,
             )
+            if self.alerts is not None:
+                self.alerts.interrupted(ctx)
             with contextlib.suppress(*TRANSIENT_ERRORS):
                 self.store.finish(
                     ctx.schedule,
@@ -631,5 +648,7 @@ class ClockLoop:
                 )
         with contextlib.suppress(*TRANSIENT_ERRORS):
             self.store.forget_clock(self.clock_id)
+        if self.alerts is not None and not self._force.is_set():
+            self.alerts.flush(deadline - time.monotonic())  # never past the grace period
         event(log, "clock_stopped", clock=self.clock_id, interrupted=len(leftover))
         return 0

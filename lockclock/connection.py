@@ -23,6 +23,19 @@ def redact_url(url: str) -> str:
     return _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:***@", url)
 
 
+def redact_dsn(dsn: str) -> str:
+    """A Sentry DSN without its keys (public and secret), for log lines and errors."""
+    try:
+        parts = urlsplit(dsn)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "***"
+    if not parts.scheme or not host:
+        return "***"
+    return f"{parts.scheme}://***@{host}{port}{parts.path}"
+
+
 def connect(
     url: str,
     *,

@@ -10,6 +10,7 @@ from .clock import ClockLoop
 from .connection import connect, describe_url
 from .embedded import ensure_embedded
 from .logfmt import event
+from .sentry_setup import setup_alerts
 from .settings import Settings, resolve
 from .store import Store
 
@@ -47,6 +48,7 @@ def build_loop(clock: Clock, settings: Settings) -> ClockLoop:
         store=Store(client, settings.namespace),
         blocking=blocking,
         settings=settings,
+        alerts=setup_alerts(settings, clock.schedules),
     )
 
 

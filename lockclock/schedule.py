@@ -10,7 +10,7 @@ import inspect
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from .cron import CronTrigger
 from .errors import ScheduleError
 from .interval import IntervalTrigger, parse_interval
+from .monitors import AlertOptions, alert_options, check_monitor
 from .zones import resolve_zone, zone_name
 
 __all__ = [
@@ -63,6 +64,7 @@ class Schedule:
     max_lateness_s: float
     enabled: bool
     is_async: bool
+    alerting: AlertOptions = field(default_factory=AlertOptions)  # Sentry: see monitors.py
 
     def __post_init__(self) -> None:
         try:
@@ -158,8 +160,17 @@ def make_schedule(
     catchup_limit: int = 10,
     max_lateness: float | timedelta | None = None,
     enabled: bool = True,
+    monitor: bool | str | None = None,
+    checkin_margin: int | timedelta | None = None,
+    max_runtime: int | timedelta = 30,
+    alert_late_after: float | timedelta | None = 60.0,
+    failure_issue_threshold: int = 1,
+    recovery_threshold: int = 1,
 ) -> Schedule:
-    """Validate everything up front so a bad schedule fails at import, not at 3 a.m."""
+    """Validate everything up front so a bad schedule fails at import, not at 3 a.m.
+
+    The last six options concern Sentry (see `monitors.py` and the README's "Alerts in
+    Sentry"); they do nothing unless SENTRY_DSN is set."""
     if not callable(func):
         raise ScheduleError(
             f"schedule {name!r}: func must be callable, got {type(func).__name__}"
@@ -182,6 +193,15 @@ def make_schedule(
         if kwargs is not None and not isinstance(kwargs, Mapping):
             raise ScheduleError(f"kwargs must be a dict, got {type(kwargs).__name__}")
         lateness = _lateness_s(max_lateness, trigger.nominal_period_s)
+        alerting = alert_options(
+            monitor=monitor,
+            checkin_margin=checkin_margin,
+            max_runtime=max_runtime,
+            alert_late_after=alert_late_after,
+            failure_issue_threshold=failure_issue_threshold,
+            recovery_threshold=recovery_threshold,
+        )
+        check_monitor(trigger, alerting)
     except ScheduleError as exc:
         raise ScheduleError(f"schedule {name!r}: {exc}") from None
     return Schedule(
@@ -196,6 +216,7 @@ def make_schedule(
         max_lateness_s=lateness,
         enabled=bool(enabled),
         is_async=inspect.iscoroutinefunction(func),
+        alerting=alerting,
     )
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from dataclasses import field as _field
 from typing import Any
 
+from .connection import redact_dsn
 from .errors import ConfigError
 
 _NAMESPACE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
@@ -25,11 +27,25 @@ class Settings:
     grace_s: float = 25.0
     history_limit: int = 500
     log_level: str = "INFO"
+    # None: unset; "": turned off with Clock(sentry=False). Never in a repr: it is a key.
+    sentry_dsn: str | None = _field(default=None, repr=False)
     wait_replicas: int = 0
 
 
+def _sentry_dsn(value: Any) -> str:
+    """SENTRY_DSN or Clock(sentry=...): a DSN string, or False for off (as "")."""
+    if value is False:
+        return ""
+    if not isinstance(value, str):
+        raise TypeError(value)
+    from sentry_sdk.utils import Dsn  # BadDsn is a ValueError
+
+    Dsn(value.strip())
+    return value.strip()
+
+
 # setting name -> (environment variable, parser, check, what a valid value looks like)
-_SPEC: dict[str, tuple[str, type, Any, str]] = {
+_SPEC: dict[str, tuple[str, Callable[[Any], Any], Any, str]] = {
     "redis_url": ("REDIS_URL", str, None, "a redis:// URL"),
     "namespace": ("LOCKCLOCK_NAMESPACE", str, _NAMESPACE.match, "1-64 of A-Z a-z 0-9 _ . -"),
     "lease_ttl_s": ("LOCKCLOCK_LEASE_TTL", float, lambda v: 0.5 <= v <= 300, "seconds, 0.5-300"),
@@ -42,7 +58,23 @@ _SPEC: dict[str, tuple[str, type, Any, str]] = {
         lambda v: v.upper() in ("DEBUG", "INFO", "WARNING", "ERROR"),
         "DEBUG, INFO, WARNING or ERROR",
     ),
+    "sentry_dsn": (
+        "SENTRY_DSN",
+        _sentry_dsn,
+        None,
+        "a Sentry DSN such as https://KEY@o0.ingest.sentry.io/0 (Project Settings > "
+        "Client Keys), or False for no alerts",
+    ),
 }
+# how a layer's key is spelled where users write it, when that differs
+_ARG_NAMES = {"sentry_dsn": "sentry"}
+
+
+def _shown(field: str, raw: Any) -> str:
+    """The offending value for an error message; a DSN's keys are never shown."""
+    if field == "sentry_dsn" and isinstance(raw, str):
+        return repr(redact_dsn(raw))
+    return repr(raw)
 
 
 def resolve(
@@ -56,7 +88,7 @@ def resolve(
         source = ""
         for layer in layers:
             if layer.get(field) is not None:
-                raw, source = layer[field], f"{field}="
+                raw, source = layer[field], f"{_ARG_NAMES.get(field, field)}="
                 break
         if raw is None and env.get(var):
             raw, source = env[var], f"{var}="
@@ -65,9 +97,9 @@ def resolve(
         try:
             value = parse(raw)
         except (TypeError, ValueError):
-            raise ConfigError(f"invalid {source}{raw!r}: expected {hint}") from None
+            raise ConfigError(f"invalid {source}{_shown(field, raw)}: expected {hint}") from None
         if check is not None and not check(value):
-            raise ConfigError(f"invalid {source}{raw!r}: expected {hint}")
+            raise ConfigError(f"invalid {source}{_shown(field, raw)}: expected {hint}")
         values[field] = value
     values.setdefault("redis_url", None)
     return Settings(**values)

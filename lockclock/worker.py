@@ -28,6 +28,8 @@ class Outcome:
     started_ms: int
     duration_ms: int
     error: str | None = None
+    # the exception itself, for reporting with its traceback; never stored in Redis
+    exc: BaseException | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(kw_only=True)
@@ -39,13 +41,21 @@ class _Active:
 
 
 OnDone = Callable[[Schedule, RunContext, Outcome], None]
+OnStart = Callable[[Schedule, RunContext], None]
 
 
 class Worker:
-    """Runs jobs and reports each outcome to `on_done` (called from the job's thread)."""
+    """Runs jobs and reports each outcome to `on_done` (called from the job's thread).
 
-    def __init__(self, *, on_done: OnDone, now_ms: Callable[[], int]) -> None:
+    `on_start`, if given, is called in the job's thread just before the function, so
+    whatever it reports (a Sentry check-in) comes from where the job runs.
+    """
+
+    def __init__(
+        self, *, on_done: OnDone, now_ms: Callable[[], int], on_start: OnStart | None = None
+    ) -> None:
         self._on_done = on_done
+        self._on_start = on_start
         self._now_ms = now_ms
         self._active: dict[tuple[str, int], _Active] = {}
         self._lock = threading.Lock()
@@ -80,8 +90,16 @@ class Worker:
                 self._loop = loop
             return self._loop
 
+    def _started(self, run: _Active) -> None:
+        if self._on_start is not None:
+            try:
+                self._on_start(run.schedule, run.ctx)
+            except Exception:
+                log.exception("on_start hook failed")  # our bug; the job runs regardless
+
     def _run_sync(self, run: _Active) -> None:
         token = set_current(run.ctx)
+        self._started(run)
         t0 = time.monotonic()
         try:
             run.schedule.func(*run.schedule.args, **run.schedule.kwargs)
@@ -94,6 +112,7 @@ class Worker:
 
     async def _run_async(self, run: _Active) -> None:
         set_current(run.ctx)  # this task's own context copy
+        self._started(run)
         t0 = time.monotonic()
         try:
             await run.schedule.func(*run.schedule.args, **run.schedule.kwargs)
@@ -112,6 +131,7 @@ class Worker:
                 started_ms=run.started_ms,
                 duration_ms=duration_ms,
                 error=f"{type(exc).__name__}: {exc}",
+                exc=exc,
             )
             event(
                 log,

@@ -3,8 +3,25 @@
 from __future__ import annotations
 
 import itertools
+import json
+import os
 from collections import Counter
 from typing import Any
+
+from lockclock import current_run
+
+
+def append_run(path: str, **extra: Any) -> None:
+    """Append what the current job sees to a ledger file, in one O_APPEND write, so lines
+    from concurrent clock processes never interleave."""
+    run = current_run()
+    row = {"schedule": run.schedule, "tick": run.tick_ms, "fence": run.fence,
+           "epoch": run.epoch, "pid": os.getpid(), "late": run.late, **extra}  # fmt: skip
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, (json.dumps(row) + "\n").encode())
+    finally:
+        os.close(fd)
 
 
 def ticks_of(ledger: list[dict[str, Any]], schedule: str) -> list[dict[str, Any]]:

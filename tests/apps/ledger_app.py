@@ -7,11 +7,12 @@ jobs actually saw. Schedules are chosen by LEDGER_SCHEDULES (comma-separated).
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import time
+from datetime import timedelta
 
 from lockclock import Clock, current_run
+from tests.ledger import append_run
 
 clock = Clock()
 LEDGER = os.environ["LEDGER_FILE"]
@@ -19,23 +20,7 @@ JOB_SECONDS = float(os.environ.get("LEDGER_JOB_SECONDS", "0"))
 
 
 def record() -> None:
-    run = current_run()
-    line = json.dumps(
-        {
-            "schedule": run.schedule,
-            "tick": run.tick_ms,
-            "fence": run.fence,
-            "epoch": run.epoch,
-            "pid": os.getpid(),
-            "start": time.time(),
-            "late": run.late,
-        }
-    )
-    fd = os.open(LEDGER, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, (line + "\n").encode())
-    finally:
-        os.close(fd)
+    append_run(LEDGER, start=time.time())
     if JOB_SECONDS:
         time.sleep(JOB_SECONDS)
 
@@ -50,6 +35,11 @@ def fail() -> None:
     raise RuntimeError(f"boom at fence {current_run().fence}")
 
 
+def slow() -> None:
+    record()
+    time.sleep(1.6)
+
+
 _AVAILABLE = {
     "sec": {"cron": "* * * * * *"},
     "skip": {"cron": "* * * * * *", "catchup": "skip"},
@@ -60,6 +50,13 @@ _AVAILABLE = {
     "every2s": {"every": "2s"},
     "async": {"cron": "* * * * * *", "func": record_async},
     "fail": {"cron": "* * * * * *", "func": fail},
+    # for tests/test_alerts.py: late-start warnings after half a second, minute-level
+    # schedules that get Sentry monitors, and a job that outlives its max_runtime
+    "a_skip": {"cron": "* * * * * *", "catchup": "skip", "alert_late_after": 0.5},
+    "a_latest": {"cron": "* * * * * *", "catchup": "latest", "alert_late_after": 0.5},
+    "minutely": {"cron": "* * * * *"},
+    "minutely_fail": {"every": "1m", "func": fail},
+    "overrun": {"every": "2s", "func": slow, "max_runtime": timedelta(seconds=1)},
 }  # fmt: skip
 
 for _name in os.environ.get("LEDGER_SCHEDULES", "sec").split(","):

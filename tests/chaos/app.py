@@ -4,13 +4,13 @@ lateness by Redis time) to CHAOS_LEDGER before doing anything else."""
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import time
 
 from lockclock import Clock, current_run
 from tests.chaos.schedules import SCHEDULES
+from tests.ledger import append_run
 
 clock = Clock()
 LEDGER = os.environ["CHAOS_LEDGER"]
@@ -19,22 +19,7 @@ SLOW_MAX_S = float(os.environ.get("CHAOS_SLOW_MAX_S", "4"))
 
 def record() -> None:
     run = current_run()
-    line = json.dumps(
-        {
-            "schedule": run.schedule,
-            "tick": run.tick_ms,
-            "fence": run.fence,
-            "epoch": run.epoch,
-            "clock": run.clock_id,
-            "pid": os.getpid(),
-            "late": run.late,
-        }
-    )
-    fd = os.open(LEDGER, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, (line + "\n").encode())
-    finally:
-        os.close(fd)
+    append_run(LEDGER, clock=run.clock_id)
     if run.schedule == "slow":  # long enough for a restart to land mid-job
         time.sleep(random.uniform(0, SLOW_MAX_S))
 
