@@ -28,3 +28,5 @@ bench: setup
 	.venv/bin/python bench/failover.py
 	.venv/bin/python bench/redis_work.py
 	.venv/bin/python bench/burst.py
+	.venv/bin/python bench/durability.py
+	.venv/bin/python bench/sentry_slow.py
