@@ -203,7 +203,8 @@ def _sentry_state(dsn: str | None) -> str:
 
 
 def _store(redis_url: str | None, namespace: str | None) -> tuple[Store, str]:
-    settings = resolve({"redis_url": redis_url, "namespace": namespace})
+    # status and history send nothing to Sentry: a bad SENTRY_DSN must not hide them
+    settings = resolve({"redis_url": redis_url, "namespace": namespace, "sentry_dsn": False})
     url = settings.redis_url or running_embedded()
     client = connect(url, socket_timeout=3.0, connect_timeout=3.0)
     client.ping()

@@ -165,6 +165,10 @@ def test_status_and_history(
     assert len(runs) == 2 and runs[0]["tick"] > runs[1]["tick"] and runs[0]["fence"] > 0
     text = lockclock("history", "sec", env=env)
     assert "FENCE" in text.stdout and text.returncode == 0
+    # an operator's view does not depend on the alerting configuration
+    bad_dsn = {**env, "SENTRY_DSN": "not a dsn"}
+    assert lockclock("status", env=bad_dsn).returncode == 0
+    assert lockclock("history", "sec", env=bad_dsn).returncode == 0
     assert_user_error(lockclock("history", "nope", env=env), "nope")
 
 
