@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import hashlib
 import json
 import os
 import shutil
@@ -10,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -182,10 +184,27 @@ def libfaketime() -> str:
     return found[0]
 
 
+def sleep_shim() -> str:
+    """tests/sleep_shim.c, built once: with FAKETIME_DONT_FAKE_MONOTONIC=1, libfaketime's
+    clock_nanosleep fails with EINVAL, so every time.sleep() would raise."""
+    src = ROOT / "tests" / "sleep_shim.c"
+    digest = hashlib.sha256(src.read_bytes()).hexdigest()[:12]
+    lib = Path(tempfile.gettempdir()) / f"lockclock-sleep-shim-{digest}.so"
+    if not lib.exists():
+        tmp = lib.with_suffix(f".{os.getpid()}.tmp")
+        subprocess.run(["gcc", "-shared", "-fPIC", "-O2", "-o", str(tmp), str(src)], check=True)
+        tmp.replace(lib)
+    return str(lib)
+
+
 def skewed_env(skew: str) -> dict[str, str]:
     """Environment for a process whose wall clock is off by `skew` (e.g. "+30s"). The
     library is preloaded directly: the faketime wrapper would not pass SIGTERM on."""
-    return {"LD_PRELOAD": libfaketime(), "FAKETIME": skew, "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
+    return {
+        "LD_PRELOAD": f"{sleep_shim()} {libfaketime()}",
+        "FAKETIME": skew,
+        "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+    }
 
 
 def clock_env(redis_url: str, namespace: str, **extra: str) -> dict[str, str]:

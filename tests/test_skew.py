@@ -6,7 +6,10 @@ time without any hook in lockclock.
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 
@@ -36,3 +39,23 @@ def test_skewed_host_clock_fires_on_time(
     assert len(hist) >= 4
     for h in hist:  # claimed by Redis time: never early, never late by the skew
         assert 0 <= h["late_ms"] < 500, h
+
+
+@pytest.mark.parametrize(("skew", "offset"), [("+30s", 30), ("-30s", -30)])
+def test_a_skewed_process_has_a_wrong_wall_clock_and_can_still_sleep(
+    skew: str, offset: int
+) -> None:
+    """What the skew fault must be: only the wall clock moves. (libfaketime alone makes
+    every time.sleep() raise EINVAL; tests/sleep_shim.c fixes that.)"""
+    code = (
+        "import time; t = time.monotonic(); time.sleep(0.2); "
+        "print(time.time(), time.monotonic() - t)"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, **skewed_env(skew)}, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    wall, slept = (float(x) for x in res.stdout.split())
+    assert abs(wall - time.time() - offset) < 5
+    assert 0.19 <= slept < 1.0
