@@ -240,7 +240,7 @@ class Platform:
     def stop_all(self) -> None:
         for d in self.dynos:
             if d.proc.alive():
-                d.proc.proc.send_signal(signal.SIGCONT)  # type: ignore[union-attr]
+                d.proc.signal(signal.SIGCONT)  # a paused clock must see its SIGTERM
                 d.proc.signal(signal.SIGTERM)
         for d in self.dynos:
             try:
