@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import statistics
 import sys
 import tempfile
@@ -11,7 +12,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support import ClockProcess, RedisServer, clock_env  # noqa: E402
+from lockclock.store import Store  # noqa: E402
+from tests.support import ClockProcess, RedisServer, clock_env, read_ledger  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -32,9 +34,11 @@ def summary(values: list[float]) -> str:
 class Rig:
     """One redis-server plus clocks of tests/apps/ledger_app.py in a scratch directory."""
 
-    def __init__(self, *, lease_ttl: float | None = None, schedules: str = "sec") -> None:
+    def __init__(
+        self, *, lease_ttl: float | None = None, schedules: str = "sec", aof: bool = False
+    ) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="lockclock-bench-"))
-        self.redis = RedisServer(self.dir / "redis")
+        self.redis = RedisServer(self.dir / "redis", aof=aof)
         self.ns = f"bench{uuid.uuid4().hex[:6]}"
         self.ledger = self.dir / "ledger.jsonl"
         extra = {"LEDGER_FILE": str(self.ledger), "LEDGER_SCHEDULES": schedules}
@@ -54,6 +58,23 @@ class Rig:
         p = ClockProcess(target, env, self.dir / f"c{len(self.clocks)}.log")
         self.clocks.append(p.start())
         return p
+
+    def stop_clocks(self, timeout: float = 10) -> None:
+        """SIGTERM every clock and wait for each to exit."""
+        for p in self.clocks:
+            p.signal(signal.SIGTERM)
+        for p in self.clocks:
+            p.wait(timeout)
+
+    def lateness(self, schedule: str = "sec") -> tuple[list[float], list[float]]:
+        """Milliseconds from tick to claim (Redis time, from the history) and from tick to
+        the job's first line (host time, from the ledger); refuses a duplicate dispatch."""
+        rows = [r for r in read_ledger(self.ledger) if r["schedule"] == schedule]
+        assert len({r["tick"] for r in rows}) == len(rows), "duplicate dispatch"
+        hist = Store(self.redis.client(), self.ns).history(schedule, 100_000)
+        claim_ms = [float(h["late_ms"]) for h in hist if h["status"] != "missed"]
+        start_ms = [(r["start"] - r["tick"] / 1000) * 1000 for r in rows]
+        return claim_ms, start_ms
 
     def close(self) -> None:
         for p in self.clocks:

@@ -9,7 +9,6 @@ lateness is read from the run history (claim time minus tick, by Redis time).
 from __future__ import annotations
 
 import argparse
-import signal
 import time
 
 from _common import Rig, summary
@@ -29,10 +28,7 @@ def main() -> None:
         for _ in range(2):
             rig.add_clock(target="tests.apps.many_app:clock")
         time.sleep(args.seconds)
-        for p in rig.clocks:
-            p.signal(signal.SIGTERM)
-        for p in rig.clocks:
-            p.wait(30)
+        rig.stop_clocks(timeout=30)
         store = Store(rig.redis.client(), rig.ns)
         late: list[float] = []
         statuses: dict[str, int] = {}

@@ -27,9 +27,7 @@ from _common import Rig
 
 from lockclock.store import Store
 from tests.support import (
-    ClockProcess,
     RedisServer,
-    clock_env,
     free_port,
     read_ledger,
     wait_for,
@@ -37,9 +35,7 @@ from tests.support import (
 
 
 def crash_trials(trials: int) -> None:
-    rig = Rig(lease_ttl=1.0)
-    rig.redis = RedisServer(rig.dir / "redis", aof=True)
-    rig.start(clocks=2)
+    rig = Rig(lease_ttl=1.0, aof=True).start(clocks=2)
     lost: list[int] = []
     gone: set[int] = set()  # lost in earlier trials
     try:
@@ -56,10 +52,7 @@ def crash_trials(trials: int) -> None:
             gone |= ran - kept
         time.sleep(4)
     finally:
-        for c in rig.clocks:
-            c.signal(signal.SIGTERM)
-        for c in rig.clocks:
-            c.wait(10)
+        rig.stop_clocks()
         rig.close()
     ticks = [r["tick"] for r in read_ledger(rig.ledger)]
     dups = len(ticks) - len(set(ticks))
@@ -72,7 +65,7 @@ def crash_trials(trials: int) -> None:
 
 def failover_trials(trials: int, wait_replicas: int, lag_s: float) -> None:
     lost: list[int] = []
-    for i in range(trials):
+    for _ in range(trials):
         rig = Rig(lease_ttl=1.0)
         replica = RedisServer(rig.dir / "replica", replica_of=rig.redis)
         rig.redis.start()
@@ -83,10 +76,8 @@ def failover_trials(trials: int, wait_replicas: int, lag_s: float) -> None:
                 10,
                 "the replica to sync",
             )
-            env = clock_env(rig.redis.url, rig.ns, **rig.extra,
-                            LOCKCLOCK_WAIT_REPLICAS=str(wait_replicas))  # fmt: skip
-            clock = ClockProcess("tests.apps.ledger_app:clock", env, rig.dir / f"f{i}.log")
-            rig.clocks.append(clock.start())
+            rig.extra["LOCKCLOCK_WAIT_REPLICAS"] = str(wait_replicas)
+            rig.add_clock()
             wait_for(lambda p=rig.ledger: len(read_ledger(p)) >= 3, 20, "first runs")
             time.sleep(random.uniform(1, 3))
             if lag_s:  # the link breaks (a partition, a slow network) just before

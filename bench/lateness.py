@@ -9,12 +9,10 @@ and by the job itself (its start minus the tick, on this host's clock).
 from __future__ import annotations
 
 import argparse
-import signal
 import time
 
 from _common import Rig, summary
 
-from lockclock.store import Store
 from tests.support import read_ledger, wait_for
 
 
@@ -23,17 +21,8 @@ def one_run(seconds: float) -> tuple[list[float], list[float]]:
     try:
         wait_for(lambda: read_ledger(rig.ledger), 15, "first run")
         time.sleep(seconds)
-        for p in rig.clocks:
-            p.signal(signal.SIGTERM)
-        for p in rig.clocks:
-            p.wait(10)
-        ledger = read_ledger(rig.ledger)
-        store = Store(rig.redis.client(), rig.ns)
-        hist = [h for h in store.history("sec", 100_000) if h["status"] != "missed"]
-        claim_ms = [float(h["late_ms"]) for h in hist]
-        start_ms = [(r["start"] - r["tick"] / 1000) * 1000 for r in ledger]
-        assert len({r["tick"] for r in ledger}) == len(ledger), "duplicate dispatch"
-        return claim_ms, start_ms
+        rig.stop_clocks()
+        return rig.lateness()
     finally:
         rig.close()
 

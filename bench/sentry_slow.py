@@ -13,7 +13,6 @@ report that blocked the loop would show as lateness of `sec`.
 from __future__ import annotations
 
 import argparse
-import signal
 import statistics
 import time
 
@@ -46,15 +45,8 @@ def one_run(state: str, seconds: float) -> tuple[list[float], list[float], int]:
             rig.add_clock()
             wait_for(lambda: read_ledger(rig.ledger), 15, "first run")
             time.sleep(seconds)
-            for p in rig.clocks:
-                p.signal(signal.SIGTERM)
-            for p in rig.clocks:
-                p.wait(30)
-            rows = [r for r in read_ledger(rig.ledger) if r["schedule"] == "sec"]
-            hist = Store(client, rig.ns).history("sec", 100_000)
-            claim_ms = [float(h["late_ms"]) for h in hist if h["status"] != "missed"]
-            start_ms = [(r["start"] - r["tick"] / 1000) * 1000 for r in rows]
-            assert len({r["tick"] for r in rows}) == len(rows), "duplicate dispatch"
+            rig.stop_clocks(timeout=30)
+            claim_ms, start_ms = rig.lateness()
             return claim_ms, start_ms, sentry.requests
         finally:
             rig.close()
