@@ -225,19 +225,38 @@ class Alerts:
         with self._cond:
             if self._outage_until.get(sched.name, 0) >= ctx.tick_ms:
                 return
-        held = self._allow((sched.name, "late"))
+        self._warn_run(
+            "late",
+            "late-start",
+            sched,
+            ctx,
+            f"Late start of {sched.name}: the run of {_iso(ctx.tick_ms)} started "
+            f"{ctx.late:.1f}s after its tick (alert_late_after={limit:g}s)",
+            alert_late_after_s=limit,
+        )
+
+    def _warn_run(
+        self,
+        rate_key: str,
+        kind: str,
+        sched: Schedule,
+        ctx: RunContext,
+        message: str,
+        **context: object,
+    ) -> None:
+        """A warning about one run, grouped per schedule and held to one per window."""
+        held = self._allow((sched.name, rate_key))
         if held is None:
             return
         sentry_sdk.capture_message(
-            f"Late start of {sched.name}: the run of {_iso(ctx.tick_ms)} started "
-            f"{ctx.late:.1f}s after its tick (alert_late_after={limit:g}s)",
+            message,
             level="warning",
-            fingerprint=self._fingerprint("late-start", sched.name),
+            fingerprint=self._fingerprint(kind, sched.name),
             tags=self._tags(sched.name, ctx.clock_id),
             contexts={
                 "lockclock_run": {
                     **self._run_info(ctx),
-                    "alert_late_after_s": limit,
+                    **context,
                     "held_back_since_last": held,
                 }
             },
@@ -353,22 +372,14 @@ class Alerts:
             if not self._is_running(run):
                 return
         sched, ctx = run.sched, run.ctx
-        held = self._allow((sched.name, "overrun"))
-        if held is None:
-            return
         limit = sched.alerting.max_runtime_s
-        sentry_sdk.capture_message(
+        self._warn_run(
+            "overrun",
+            "overrun",
+            sched,
+            ctx,
             f"Overrun of {sched.name}: the run of {_iso(ctx.tick_ms)} is still running after "
             f"{limit:g}s (max_runtime)",
-            level="warning",
-            fingerprint=self._fingerprint("overrun", sched.name),
-            tags=self._tags(sched.name, ctx.clock_id),
-            contexts={
-                "lockclock_run": {
-                    **self._run_info(ctx),
-                    "max_runtime_s": limit,
-                    "running_s": round(time.monotonic() - run.started, 1),
-                    "held_back_since_last": held,
-                }
-            },
+            max_runtime_s=limit,
+            running_s=round(time.monotonic() - run.started, 1),
         )
