@@ -59,7 +59,7 @@ def auth_message(exc: Exception) -> str:
         return (
             f"the Redis ACL user in REDIS_URL lacks a permission lockclock needs ({exc}): "
             "allow +@read +@write +@scripting +@list +@hash +@sortedset +@string +@keyspace "
-            "and the namespace's keys"
+            "(+wait with LOCKCLOCK_WAIT_REPLICAS) and the namespace's keys"
         )
     return f"Redis refused our credentials ({exc}): check the password or ACL user in REDIS_URL"
 
