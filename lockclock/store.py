@@ -166,8 +166,9 @@ class Store:
             if isinstance(value, Exception):
                 raise value
         if generation is None:
-            self.redis.set(self.key("generation"), os.urandom(8).hex(), nx=True)
-            generation = self.redis.get(self.key("generation"))
+            token = os.urandom(8).hex()
+            created = self.redis.set(self.key("generation"), token, nx=True)
+            generation = token if created else self.redis.get(self.key("generation"))
         return f"{server.get('run_id', '-')}/{generation}"
 
     def forget_clock(self, clock_id: str) -> None:
