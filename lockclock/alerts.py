@@ -187,6 +187,8 @@ class Alerts:
             "ran_late": ran,
             "recorded_missed": missed,
             "max_lateness_s": outage.get("max_lateness_s"),
+            "in_doubt": int(outage.get("in_doubt") or 0),
+            "in_doubt_until": _iso(outage.get("doubt_until_ms")),
             "detected_at": _iso(outage.get("detected_ms")),
             "detected_by": outage.get("clock"),
             "previous_clock": prev.get("clock") if had_prev else None,
@@ -195,10 +197,16 @@ class Alerts:
             "previous_lease_lapsed_at": _iso(prev.get("lapsed_ms")) if had_prev else None,
             "previous_lease_released": prev.get("released") if had_prev else None,
         }
+        doubt = ""
+        if window["in_doubt"]:
+            doubt = (
+                f"; {window['in_doubt']} of them may have run before Redis lost their "
+                "records, so were recorded missed and not run again: check them"
+            )
         sentry_sdk.capture_message(
             f"Missed runs of {sched.name}: {counted} tick(s) from {window['first_missed_tick']} "
             f"to {window['last_missed_tick']} passed with no clock running; "
-            f"catchup={sched.catchup} {what}",
+            f"catchup={sched.catchup} {what}{doubt}",
             level="error",
             fingerprint=self._fingerprint("missed-runs", sched.name),
             tags=self._tags(

@@ -3,7 +3,8 @@
 Pure arithmetic, no Redis: the clock loop asks `plan_due` and then claims what it
 says. Ticks younger than the on-time window are the normal lag of a loop or a
 failover and always run; older ticks passed while no clock could fire them and go
-through the schedule's catch-up policy.
+through the schedule's catch-up policy. Ticks up to a doubt horizon may already have
+run, their claims lost with writes Redis forgot: they are recorded, never run again.
 """
 
 from __future__ import annotations
@@ -19,27 +20,39 @@ class Plan:
     run: list[int]  # ticks to dispatch, ascending
     missed: list[int]  # ticks to record as missed, ascending
     next_ms: int  # the schedule's first tick after now
-    outage: dict[str, Any] | None = field(default=None)  # set when any tick was late
+    doubt: list[int] = field(default_factory=list)  # may have run: record, never run
+    outage: dict[str, Any] | None = field(default=None)  # set when any tick was late or in doubt
 
     @property
     def items(self) -> list[tuple[int, str]]:
         tagged = [(t, "run") for t in self.run] + [(t, "missed") for t in self.missed]
-        return sorted(tagged)
+        return sorted(tagged + [(t, "doubt") for t in self.doubt])
 
 
 def plan_due(
-    schedule: Schedule, *, first_tick_ms: int, now_ms: int, ontime_ms: int, limit: int
+    schedule: Schedule,
+    *,
+    first_tick_ms: int,
+    now_ms: int,
+    ontime_ms: int,
+    limit: int,
+    doubt_until_ms: int = 0,
 ) -> Plan:
-    """What to do with the pending ticks of `schedule` from `first_tick_ms` up to now."""
+    """What to do with the pending ticks of `schedule` from `first_tick_ms` up to now.
+
+    Ticks at or before `doubt_until_ms` are in doubt whatever the policy: they count in
+    the outage window and are recorded missed, because they may have run already.
+    """
     next_ms = schedule.next_after(first_tick_ms)
     if next_ms > now_ms:  # the usual case: one tick due, no enumeration needed
         due, truncated = [first_tick_ms], False
     else:
         due, truncated = schedule.ticks_between(first_tick_ms - 1, now_ms, limit=limit)
         next_ms = schedule.next_after(now_ms)
-    ontime = [t for t in due if now_ms - t <= ontime_ms]
-    late = [t for t in due if now_ms - t > ontime_ms]
-    if not late:
+    doubt = [t for t in due if t <= doubt_until_ms]
+    ontime = [t for t in due if t > doubt_until_ms and now_ms - t <= ontime_ms]
+    late = [t for t in due if t > doubt_until_ms and now_ms - t > ontime_ms]
+    if not late and not doubt:
         return Plan(run=ontime, missed=[], next_ms=next_ms)
     max_lateness_ms = int(schedule.max_lateness_s * 1000)
     eligible = [t for t in late if now_ms - t <= max_lateness_ms]
@@ -51,16 +64,22 @@ def plan_due(
         rerun = []
     chosen = set(rerun)
     missed = [t for t in late if t not in chosen]
+    swallowed = doubt + late  # both ascending, every doubtful tick first
     outage = {
         "schedule": schedule.name,
-        "first_ms": first_tick_ms,
-        "last_ms": late[-1],
-        "count": len(late),
+        "first_ms": first_tick_ms,  # swallowed[0] unless the scan was truncated
+        "last_ms": swallowed[-1],
+        "count": len(swallowed),
         "count_is_lower_bound": truncated,
         "policy": schedule.catchup,
         "run_late": len(rerun),
-        "missed": len(missed),
+        "missed": len(missed) + len(doubt),
+        "in_doubt": len(doubt),
         "max_lateness_s": schedule.max_lateness_s,
         "detected_ms": now_ms,
     }
-    return Plan(run=sorted(rerun + ontime), missed=missed, next_ms=next_ms, outage=outage)
+    if doubt:
+        outage["doubt_until_ms"] = doubt_until_ms
+    return Plan(
+        run=sorted(rerun + ontime), missed=missed, doubt=doubt, next_ms=next_ms, outage=outage
+    )

@@ -240,6 +240,11 @@ def _iso(ms: int | None) -> str | None:
     return tick_datetime(int(ms)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _status_of(rec: dict[str, Any]) -> str:
+    # recorded missed, though it may have run before Redis lost its record
+    return "in doubt" if rec.get("doubt") else str(rec.get("status"))
+
+
 @main.command()
 @redis_url_option
 @namespace_option
@@ -301,7 +306,7 @@ def status(redis_url: str | None, namespace: str | None, as_json: bool) -> None:
     click.echo(f"schedules ({len(out['schedules'])}):")
     for s in out["schedules"]:
         rec = s["last"] or {}
-        last_txt = f"last {_iso(rec.get('tick'))} {rec.get('status')}" if rec else "never ran"
+        last_txt = f"last {_iso(rec.get('tick'))} {_status_of(rec)}" if rec else "never ran"
         paused = "" if s.get("enabled", True) else "  (paused)"
         click.echo(f"  {s['name']}: {s.get('trigger')}{paused}")
         click.echo(f"      {last_txt}; next {s['next_tick'] or '-'}")
@@ -331,7 +336,7 @@ def history(
         dur = f"{r['duration_ms']}ms" if r.get("duration_ms") is not None else "-"
         click.echo(
             f"{tick_iso(r['tick']):<22} {_iso(r.get('started_ms')) or '-':<24} "
-            f"{r['status']:<11} {r.get('fence') or '-':>7} {dur:>9}  {r.get('clock', '')}"
+            f"{_status_of(r):<11} {r.get('fence') or '-':>7} {dur:>9}  {r.get('clock', '')}"
             + (f"  {r['error']}" if r.get("error") else "")
         )
 

@@ -37,7 +37,7 @@ from .errors import RedisAuthError
 from .logfmt import event
 from .schedule import Schedule
 from .settings import Settings
-from .store import Acquired, Store
+from .store import Acquired, Registered, ServerIdentity, Store
 from .worker import Outcome, Worker
 
 if TYPE_CHECKING:
@@ -160,9 +160,16 @@ class ClockLoop:
         self._backoff = 0.0
         self._prev_lease: dict[str, Any] = {}
         self.floors = Floors()
-        self._server_id: str | None = None
+        self._server: ServerIdentity | None = None
+        self._identified_ms = 0  # Redis time of our last look at the server's identity
         self._hold_until = 0.0
-        self._active_until = 0.0
+        self._lease_until = 0.0  # monotonic: our lease cannot have lapsed before this
+        # True once we stopped being active while our lease was still ours: nobody else
+        # can have claimed since, so our floors are all that was claimed (see _doubt_until)
+        self._knows_all = False
+        self._changed_at_ms = 0  # Redis time we noticed a failover or lost data
+        self._took_over_from: tuple[str, int] = ("", 0)  # (clock, epoch) we last succeeded
+        self._doubt_until_ms = 0
 
     # -- signals ---------------------------------------------------------------------------
 
@@ -209,6 +216,7 @@ class ClockLoop:
 
     def _redis_down(self, exc: Exception) -> None:
         if self.epoch is not None:
+            self._knows_all = time.monotonic() < self._lease_until
             event(
                 log,
                 "lease_unknown",
@@ -262,30 +270,60 @@ class ClockLoop:
         if role != "standby":
             self.store.heartbeat(self.clock_id, info)
             return
-        server_id = self.store.heartbeat_and_identify(self.clock_id, info)
-        if self._server_id is not None and server_id != self._server_id:
-            self._server_changed(server_id)
-        self._server_id = server_id
+        server = self.store.heartbeat_and_identify(self.clock_id, info)
+        if self._server is not None and server.id != self._server.id:
+            self._server_changed(server)
+        self._server = server
+        self._identified_ms = server.now_ms or self.time.now_ms()
 
-    def _server_changed(self, server_id: str) -> None:
+    def _server_changed(self, server: ServerIdentity) -> None:
         """Redis restarted or failed over, and may have lost its latest writes.
 
-        Whoever was active just now knows the most (its floors): standbys hold off for one
-        lease so that clock can take the lease back and restore marks and counters. The
-        id is "run_id/generation": a restart changes the first, lost data the second.
+        Whoever was active until Redis went away knows the most (its floors): the others
+        hold off for one lease so that clock can take the lease back and restore marks
+        and counters. When the data is gone, or the server did not restart since our last
+        look (a failover), its start time does not bound what it forgot: the moment we
+        noticed does (`_doubt_until`).
         """
-        recently_active = time.monotonic() < self._active_until
-        if not recently_active:
-            self._hold_until = time.monotonic() + self.settings.lease_ttl_s
+        assert self._server is not None
+        lost_all = server.generation != self._server.generation
+        if lost_all or server.started_ms <= self._identified_ms:
+            self._changed_at_ms = server.now_ms or self.time.now_ms()
+        hold_s = 0.0 if self._knows_all else self.settings.lease_ttl_s
+        self._hold_until = time.monotonic() + hold_s
         event(
             log,
             "redis_server_changed",
             level=logging.WARNING,
             clock=self.clock_id,
-            server=server_id,
-            previous=self._server_id,
-            hold_s=0 if recently_active else self.settings.lease_ttl_s,
+            server=server.id,
+            previous=self._server.id,
+            hold_s=hold_s,
         )
+
+    def _doubt_until(self, acq: Acquired) -> int:
+        """The latest tick that may have run with its claim since lost, or 0.
+
+        Redis forgets its last writes in a crash (AOF everysec), a failover to a lagging
+        replica or a flush; a clock that was active then may have run ticks whose claims
+        are gone. If that clock is us, our floors already cover them. If its lease was
+        renewed on the current server, it restored its own floors there. Otherwise, had
+        it died with Redis, nobody knows what it ran up to the moment the server
+        restarted, or we noticed the change: those ticks are recorded, not run again.
+        """
+        # the last holder Redis remembers is us, or whoever we took over from (Redis lost
+        # our taking over), or unknown (all data lost): nobody came between
+        last_known = (acq.prev_clock, acq.prev_epoch)
+        if self._knows_all and (
+            acq.prev_clock in ("", self.clock_id) or last_known == self._took_over_from
+        ):
+            return 0
+        if acq.prev_released_ms:
+            return 0
+        # a restart bounds what a previous holder can have run on the old server
+        restarted_ms = self._server.started_ms if self._server and acq.prev_clock else 0
+        horizon = max(restarted_ms, self._changed_at_ms)
+        return horizon if acq.prev_renewed_ms < horizon else 0
 
     def _standby_step(self) -> None:
         self._maybe_heartbeat("standby")
@@ -311,7 +349,12 @@ class ClockLoop:
             self.store.release(self.clock_id, acq.epoch)
             return
         self.epoch = acq.epoch
-        self._active_until = sent + 2 * self.settings.lease_ttl_s
+        self._doubt_until_ms = self._doubt_until(acq)
+        self._knows_all = False
+        if acq.prev_clock not in ("", self.clock_id):
+            self._took_over_from = (acq.prev_clock, acq.prev_epoch)
+        self._changed_at_ms = 0
+        self._lease_until = sent + self.settings.lease_ttl_s
         self._next_renew = sent + self._renew_every_s
         self._prev_lease = {
             "clock": acq.prev_clock,
@@ -339,11 +382,12 @@ class ClockLoop:
         if reg is None:
             self._lost("stale at registration")
             return
-        now_ms, marks = reg
-        for name, mark in marks.items():
+        for name, mark in reg.marks.items():
             self.floors.saw_tick(name, mark)
+        if self._doubt_until_ms:
+            self._step_over_lost_fences(reg)
         self._heap = [
-            (s.next_after(marks[s.name]), s.name) for s in self.schedules.values() if s.enabled
+            (s.next_after(reg.marks[s.name]), s.name) for s in self.schedules.values() if s.enabled
         ]
         heapq.heapify(self._heap)
         self.store.publish_schedules(
@@ -359,8 +403,31 @@ class ClockLoop:
             },
             next_ticks={name: tick for tick, name in self._heap},
         )
-        self.store.prune_clocks(now_ms)
+        self.store.prune_clocks(reg.now_ms)
         self._heartbeat("active")
+
+    def _step_over_lost_fences(self, reg: Registered) -> None:
+        """Claims Redis forgot took fences it no longer counts. Each went to a tick above
+        its schedule's kept mark and not after the doubt horizon, so no more fences than
+        such ticks were handed out: ours start above them, and keep rising."""
+        ticks = 0
+        for s in self.schedules.values():
+            found, truncated = s.ticks_between(
+                reg.marks[s.name], self._doubt_until_ms, limit=CATCHUP_SCAN_LIMIT
+            )
+            ticks += len(found) + (CATCHUP_SCAN_LIMIT if truncated else 0)
+        self.floors.fence = max(self.floors.fence, reg.fence + ticks)
+        event(
+            log,
+            "ticks_in_doubt",
+            level=logging.WARNING,
+            clock=self.clock_id,
+            epoch=self.epoch,
+            until=tick_iso(self._doubt_until_ms),
+            ticks=ticks,
+            fence_from=self.floors.fence + 1,
+            note="Redis lost writes of a clock that died with it: these ticks may have run",
+        )
 
     def _lost(self, reason: str) -> None:
         event(
@@ -371,6 +438,7 @@ class ClockLoop:
             epoch=self.epoch,
             reason=reason,
         )
+        self._knows_all = True  # ours until a moment ago: a later holder has the lease
         self.epoch = None
         self._heap.clear()
 
@@ -386,7 +454,7 @@ class ClockLoop:
                 self._lost("renewal refused: the lease lapsed or was taken")
                 return
             self._next_renew = sent + self._renew_every_s
-            self._active_until = sent + 2 * self.settings.lease_ttl_s
+            self._lease_until = sent + self.settings.lease_ttl_s
             self._maybe_heartbeat("active")
         now_ms = self.time.now_ms()
         due: list[tuple[int, str]] = []
@@ -414,6 +482,7 @@ class ClockLoop:
                 now_ms=now_ms,
                 ontime_ms=self._ontime_ms,
                 limit=CATCHUP_SCAN_LIMIT,
+                doubt_until_ms=self._doubt_until_ms,
             )
             outage = None
             if plan.outage is not None:
@@ -502,6 +571,7 @@ class ClockLoop:
             late_ticks=outage["count"],
             run_late=outage["run_late"],
             missed=outage["missed"],
+            in_doubt=outage["in_doubt"] or None,
             clock=self.clock_id,
         )
         if self.alerts is not None:

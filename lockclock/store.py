@@ -44,6 +44,33 @@ class Held:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ServerIdentity:
+    """Which Redis, holding which data, the clocks are talking to.
+
+    A restart or failover changes the `run_id`; lost or flushed data the `generation`
+    (a token created on first use). `started_ms` is the latest moment the server can
+    have started, `now_ms` its time when asked: Redis time, 0 when INFO is refused (the
+    run_id then reads "-").
+    """
+
+    run_id: str
+    generation: str
+    started_ms: int
+    now_ms: int
+
+    @property
+    def id(self) -> str:
+        return f"{self.run_id}/{self.generation}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Registered:
+    now_ms: int
+    fence: int  # the fence counter: the next claim's fence is above it
+    marks: dict[str, int]  # each schedule's high-water mark
+
+
+@dataclass(frozen=True, kw_only=True)
 class ClaimResult:
     tick_ms: int
     status: str  # run | missed | dup | old | early
@@ -148,13 +175,8 @@ class Store:
     def heartbeat(self, clock_id: str, info: dict[str, Any]) -> None:
         self.redis.hset(self.key("clocks"), clock_id, json.dumps(info, sort_keys=True))
 
-    def heartbeat_and_identify(self, clock_id: str, info: dict[str, Any]) -> str:
-        """Record the heartbeat and return who the data is: "run_id/generation".
-
-        The run_id changes when Redis restarts or fails over (possibly losing its last
-        writes); the generation token, created on first use, changes when the data is
-        lost or flushed. An ACL may refuse INFO: then the run_id reads "-".
-        """
+    def heartbeat_and_identify(self, clock_id: str, info: dict[str, Any]) -> ServerIdentity:
+        """Record the heartbeat and say which server and data we are talking to."""
         with self.redis.pipeline(transaction=False) as p:
             p.hset(self.key("clocks"), clock_id, json.dumps(info, sort_keys=True))
             p.get(self.key("generation"))
@@ -169,7 +191,17 @@ class Store:
             token = os.urandom(8).hex()
             created = self.redis.set(self.key("generation"), token, nx=True)
             generation = token if created else self.redis.get(self.key("generation"))
-        return f"{server.get('run_id', '-')}/{generation}"
+        now_ms = started_ms = 0
+        if "server_time_usec" in server and "uptime_in_seconds" in server:
+            # uptime is whole seconds of a clock cached by the server: round up by one
+            now_ms = int(server["server_time_usec"]) // 1000
+            started_ms = now_ms - int(server["uptime_in_seconds"]) * 1000 + 1000
+        return ServerIdentity(
+            run_id=server.get("run_id", "-"),
+            generation=generation,
+            started_ms=started_ms,
+            now_ms=now_ms,
+        )
 
     def forget_clock(self, clock_id: str) -> None:
         self.redis.hdel(self.key("clocks"), clock_id)
@@ -197,9 +229,9 @@ class Store:
         *,
         fence_floor: int = 0,
         tick_floors: dict[str, int] | None = None,
-    ) -> tuple[int, dict[str, int]] | None:
+    ) -> Registered | None:
         """Give new schedules a high-water mark and raise marks and the fence counter to
-        the caller's floors; return (now, marks) or None if stale."""
+        the caller's floors; None if the lease is no longer ours."""
         floors = tick_floors or {}
         args: list[Any] = [clock_id, epoch, fence_floor]
         for name, enabled in schedules:
@@ -207,8 +239,8 @@ class Store:
         r = self._register(keys=[self.lease_key, self.key("hwm"), self.key("fence")], args=args)
         if r and r[0] == "stale":
             return None
-        now = int(r[0])
-        return now, {name: int(v) for (name, _), v in zip(schedules, r[1:], strict=True)}
+        marks = {name: int(v) for (name, _), v in zip(schedules, r[2:], strict=True)}
+        return Registered(now_ms=int(r[0]), fence=int(r[1]), marks=marks)
 
     def publish_schedules(
         self, table: dict[str, dict[str, Any]], next_ticks: dict[str, int]

@@ -60,3 +60,35 @@ def test_a_long_outage_is_truncated_but_counted_from_its_first_tick() -> None:
     assert len(p.missed) + len(p.run) == 50
     assert p.outage is not None and p.outage["count_is_lower_bound"]
     assert p.outage["first_ms"] == T0 and p.outage["last_ms"] == now - ONTIME - 1000
+
+
+@pytest.mark.parametrize("policy", ["skip", "latest", "all"])
+def test_ticks_in_doubt_are_recorded_whatever_the_policy(policy: str) -> None:
+    # ticks T0..T0+50s due; T0..T0+20s may have run before Redis lost their claims
+    s = sched(catchup=policy, catchup_limit=3)
+    now = T0 + 51_000
+    p = plan_due(
+        s, first_tick_ms=T0, now_ms=now, ontime_ms=ONTIME, limit=100, doubt_until_ms=T0 + 20_000
+    )
+    assert p.doubt == [T0, T0 + 10_000, T0 + 20_000]
+    late = [T0 + 30_000, T0 + 40_000]  # the policy decides these as before
+    run_late = {"skip": [], "latest": late[-1:], "all": late}[policy]
+    assert p.run == [*run_late, T0 + 50_000]
+    assert p.missed == [t for t in late if t not in run_late]
+    assert p.outage is not None
+    assert (p.outage["first_ms"], p.outage["last_ms"], p.outage["count"]) == (T0, T0 + 40_000, 5)
+    assert p.outage["in_doubt"] == 3 and p.outage["doubt_until_ms"] == T0 + 20_000
+    assert p.outage["missed"] == 3 + len(late) - len(run_late)
+    assert ("doubt" in dict(p.items).values()) and len(p.items) == 6
+
+
+def test_a_tick_in_doubt_inside_the_ontime_window_is_not_run() -> None:
+    s = sched(every="1s")
+    p = plan_due(
+        s, first_tick_ms=T0, now_ms=T0 + 2_500, ontime_ms=ONTIME, limit=100, doubt_until_ms=T0
+    )
+    assert (p.doubt, p.run, p.missed) == ([T0], [T0 + 1000, T0 + 2000], [])
+    assert p.outage is not None and (p.outage["count"], p.outage["in_doubt"]) == (1, 1)
+    # and no horizon, no doubt: the same ticks all run
+    p = plan_due(s, first_tick_ms=T0, now_ms=T0 + 2_500, ontime_ms=ONTIME, limit=100)
+    assert p.doubt == [] and p.outage is None

@@ -18,9 +18,16 @@ from pathlib import Path
 import pytest
 import redis
 
-from lockclock.store import Store
+from lockclock.store import Acquired, Store
 from tests.ledger import ticks_of
-from tests.support import ClockProcess, RedisServer, clock_env, read_ledger, wait_for
+from tests.support import (
+    ClockProcess,
+    RedisServer,
+    active_pid,
+    clock_env,
+    read_ledger,
+    wait_for,
+)
 
 # -- the scripts' floors ------------------------------------------------------------------
 
@@ -66,7 +73,7 @@ def test_register_restores_marks_and_fence_from_floors(client: redis.Redis) -> N
         tick_floors={"known": 1_000_000, "paused": 2_000_000},
     )
     assert reg is not None
-    now_ms, marks = reg
+    now_ms, marks = reg.now_ms, reg.marks
     assert marks["known"] == 1_000_000  # ticks after it are caught up, not skipped
     assert marks["fresh"] >= now_ms - 5  # no floor: starts now, as before
     assert marks["paused"] >= now_ms - 5  # paused schedules report nothing missed
@@ -74,7 +81,24 @@ def test_register_restores_marks_and_fence_from_floors(client: redis.Redis) -> N
     # a floor never lowers what Redis has
     reg = store.register("a", acq.epoch, [("known", True)], tick_floors={"known": 5})
     assert reg is not None
-    assert reg[1]["known"] == 1_000_000
+    assert reg.marks["known"] == 1_000_000
+
+
+def test_a_tick_in_doubt_is_recorded_once_and_never_run(client: redis.Redis) -> None:
+    store = Store(client, "floors-doubt")
+    acq = store.acquire("a", 5000)
+    assert isinstance(acq, Acquired)
+    tick = int(client.time()[0]) * 1000 - 3000
+    reg = store.register("a", acq.epoch, [("job", True)], tick_floors={"job": tick - 1})
+    assert reg is not None
+    req = {"schedule": "job", "history_limit": 100, "next_tick_ms": None, "outage": None}
+    items = [(tick, "doubt"), (tick + 1000, "run")]
+    for _ in range(2):  # a retried call is answered as the first
+        [batch] = store.claim_many("a", acq.epoch, [{**req, "items": items}])
+        assert [(r.status, r.fence) for r in batch.results] == [("missed", 0), ("run", 1)]
+    [record] = [h for h in store.history("job") if h["tick"] == tick]
+    assert (record["status"], record["doubt"]) == ("missed", True)
+    assert "fence" not in record
 
 
 # -- real clocks, real data loss -------------------------------------------------------------
@@ -89,7 +113,7 @@ def aof_redis(tmp_path: Path) -> Iterator[RedisServer]:
 
 
 def _clocks(
-    server: RedisServer, namespace: str, tmp_path: Path, n: int, **extra: str
+    server: RedisServer, namespace: str, tmp_path: Path, n: int, first: int = 0, **extra: str
 ) -> list[ClockProcess]:
     env = clock_env(
         server.url,
@@ -101,7 +125,7 @@ def _clocks(
     )
     return [
         ClockProcess("tests.apps.ledger_app:clock", env, tmp_path / f"clock{i}.log").start()
-        for i in range(n)
+        for i in range(first, first + n)
     ]
 
 
@@ -159,6 +183,44 @@ def test_host_crash_losing_the_last_second_dispatches_nothing_twice(
     _check_ledger(read_ledger(ledger_path), records)
     changed = [ln for c in clocks for ln in c.events("redis_server_changed")]
     assert changed, "no clock noticed the restarted server"
+
+
+@pytest.mark.parametrize("taken_over_by", ["the standby", "a fresh replacement"])
+def test_the_active_clock_dying_with_redis_runs_nothing_twice(
+    aof_redis: RedisServer, namespace: str, tmp_path: Path, taken_over_by: str
+) -> None:
+    """Nobody alive knows what the dead clock ran in the second Redis forgot: those
+    ticks are recorded in doubt, never run again, and fences step over the lost ones."""
+    clocks = _clocks(aof_redis, namespace, tmp_path, 2)
+    ledger_path = tmp_path / "ledger.jsonl"
+    client = aof_redis.client()
+    try:
+        wait_for(lambda: len(read_ledger(ledger_path)) >= 3, 15, "first runs")
+        pid = wait_for(lambda: active_pid(client, namespace), 5, "an active clock")
+        [active] = [c for c in clocks if c.pid == pid]
+        [standby] = [c for c in clocks if c is not active]
+        snapshot = aof_redis.snapshot_aof(tmp_path / "aof")
+        time.sleep(1.5)  # the active clock's claims now are acknowledged, acted on, lost
+        active.signal(signal.SIGKILL)
+        aof_redis.crash_to(snapshot)
+        if taken_over_by == "a fresh replacement":
+            standby.signal(signal.SIGKILL)
+            clocks += _clocks(aof_redis, namespace, tmp_path, 1, first=2)
+        ran = {r["tick"]: r for r in ticks_of(read_ledger(ledger_path), "sec")}
+        client = aof_redis.client()
+        store = Store(client, namespace)
+        lost = sorted(set(ran) - {int(t) for t in client.hkeys(store.runs_key("sec"))})
+        wait_for(lambda: len(read_ledger(ledger_path)) >= len(ran) + 4, 20, "runs again")
+    finally:
+        _stop([c for c in clocks if c.alive()])
+    assert lost, "the crash lost no claims: the test proves nothing"
+    records = {int(h["tick"]): h for h in store.history("sec", 1000)}
+    _check_ledger(read_ledger(ledger_path), records)  # no tick twice, no fence reused
+    assert all(records[t].get("doubt") for t in lost), [records.get(t) for t in lost]
+    doubtful = [t for t, h in records.items() if h.get("doubt")]
+    assert max(doubtful) - min(doubtful) < 5000, doubtful  # the lost second and restart
+    [taker] = [c for c in clocks if c.events("ticks_in_doubt")]
+    assert taker is (standby if taken_over_by == "the standby" else clocks[-1])
 
 
 def test_flushed_redis_restarts_nothing_and_fences_keep_rising(

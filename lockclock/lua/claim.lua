@@ -4,8 +4,11 @@
 -- (4) it is above the schedule's high-water mark. All four are checked atomically.
 -- KEYS: lease, fence counter, hwm hash, runs hash, ticks zset, next-tick hash, outages list
 -- ARGV: clock id, epoch, schedule, history limit, next tick ms (or ''), outage JSON (or ''),
---       fence floor (the highest fence the caller has seen), then pairs (tick ms, 'run' | 'missed')
+--       fence floor (the highest fence the caller has seen), then pairs
+--       (tick ms, 'run' | 'missed' | 'doubt')
 -- The floor keeps fences strictly increasing when Redis lost the counter's last writes.
+-- 'doubt' records a tick as missed that may have run already, its claim lost with data
+-- Redis forgot: the record says so (doubt = true) instead of running it a second time.
 -- Returns {now_ms, tick, status, fence, tick, status, fence, ...}
 --   status: 'run' (claimed, fence assigned), 'missed' (recorded missed), 'dup' (already
 --   recorded by another claim), 'old' (at or below the high-water mark), 'early' (not due yet)
@@ -54,6 +57,10 @@ for i = 8, #ARGV, 2 do
       rec.status = 'running'
     else
       rec.status = 'missed'
+      if action == 'doubt' then
+        rec.doubt = true
+        action = 'missed'
+      end
     end
     redis.call('HSET', KEYS[4], field, cjson.encode(rec))
     redis.call('ZADD', KEYS[5], tick, field)

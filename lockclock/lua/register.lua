@@ -7,18 +7,19 @@
 -- are then caught up (and recorded) instead of claimed twice or silently skipped.
 -- ARGV: clock id, epoch, fence floor, then groups of (schedule name, 'new' | 'paused',
 --       tick floor or 0)
--- Returns {now_ms, hwm of each named schedule in order} or {'stale'}.
+-- Returns {now_ms, fence counter, hwm of each named schedule in order} or {'stale'}.
 local cur = redis.call('HMGET', KEYS[1], 'clock', 'epoch')
 if cur[1] ~= ARGV[1] or cur[2] ~= ARGV[2] then
   return {'stale'}
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local fence_floor = tonumber(ARGV[3])
-if tonumber(redis.call('GET', KEYS[3]) or '0') < fence_floor then
-  redis.call('SET', KEYS[3], string.format('%d', fence_floor))
+local fence = tonumber(redis.call('GET', KEYS[3]) or '0')
+if fence < tonumber(ARGV[3]) then
+  fence = tonumber(ARGV[3])
+  redis.call('SET', KEYS[3], string.format('%d', fence))
 end
-local out = {now}
+local out = {now, fence}
 for i = 4, #ARGV, 3 do
   local name, mode, floor = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
   local stored = tonumber(redis.call('HGET', KEYS[2], name) or '-1')
