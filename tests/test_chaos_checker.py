@@ -125,3 +125,28 @@ def test_a_total_outage_is_checked_against_its_policy() -> None:
     assert kinds(outage_scenario(1, 2)) == []
     assert "outage_policy" in kinds(outage_scenario(0, 3))
     assert "outage_window" in kinds(outage_scenario(1, 1, covered=False))
+
+
+def doubt_scenario(fault_at: int | None) -> Report:
+    """sec ran 1-5; Redis then lost the claims of 4 and 5 with the active clock, and the
+    clock that took over recorded 4-6 in doubt (6 passed while Redis restarted)."""
+    ledger = [run(T0 + i * 1000, i) for i in range(1, 6)] + [run(T0 + 7000, 7)]
+    records: dict[str, dict[int, dict[str, Any]]] = {"sec": {}, "skip2s": {}}
+    for r in ledger:
+        records["sec"][r["tick"]] = rec(r["tick"], r["fence"])
+    for i in (4, 5, 6):
+        records["sec"][T0 + i * 1000] = {**rec(T0 + i * 1000, None, "missed"), "doubt": True}
+    window = {"first_ms": T0 + 4000, "last_ms": T0 + 6000, "count": 3, "run_late": 0,
+              "missed": 3, "in_doubt": 3}  # fmt: skip
+    timeline = []
+    if fault_at is not None:
+        timeline = [{"kind": "crash_with_active", "t_ms": fault_at, "end_ms": fault_at + 1500}]
+    return judge(ledger, records, {"sec": [window]}, timeline, end=7000, scheds=("sec",))
+
+
+def test_ticks_in_doubt_may_have_run_but_only_after_redis_lost_data() -> None:
+    report = doubt_scenario(fault_at=T0 + 5500)
+    assert kinds(report) == []
+    assert (report.in_doubt, report.in_doubt_ran, report.records_lost) == (3, 2, 2)
+    # the same records with no Redis fault near them: doubt used where nothing was lost
+    assert set(kinds(doubt_scenario(fault_at=None))) == {"needless_doubt"}

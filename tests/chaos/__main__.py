@@ -59,9 +59,11 @@ def print_report(report: Report, seed: int, faults: Counter, minutes: float) -> 
     print(f"total outages checked against their outage records: {report.outages_checked}")
     print(f"run records lost with Redis crashes (the job ran; its record did not survive): "
           f"{report.records_lost}")  # fmt: skip
-    print(f"\n{'lateness by cause':<24} {'runs':>6} {'p50 s':>7} {'p99 s':>7} {'max s':>7}")
+    print(f"ticks recorded in doubt after Redis lost their claims: {report.in_doubt} "
+          f"({report.in_doubt_ran} of them had run: not run twice)")  # fmt: skip
+    print(f"\n{'lateness by cause':<27} {'runs':>6} {'p50 s':>7} {'p99 s':>7} {'max s':>7}")
     for cause, n, p50, p99, worst in report.lateness_table():
-        print(f"{cause:<24} {n:>6} {p50:>7.3f} {p99:>7.3f} {worst:>7.3f}")
+        print(f"{cause:<27} {n:>6} {p50:>7.3f} {p99:>7.3f} {worst:>7.3f}")
     kinds = Counter(v.kind for v in report.violations)
     print(f"\nviolations: {sum(kinds.values())} {dict(kinds)}")
 

@@ -2,7 +2,9 @@
 
 Invariants (each breach is a violation; any violation fails the soak):
 - no tick dispatched twice;
-- every due tick ran or is recorded as missed in the run history;
+- every due tick ran or is recorded as missed in the run history; a tick that ran may
+  be recorded "in doubt" (missed, may have run) only after a Redis crash or restart
+  lost its claim, and a tick in doubt is never run again;
 - fences strictly increase in tick order per schedule, and are never reused;
 - after a total outage, the ticks it swallowed are covered by one outage record per
   schedule whose run/missed split is what the catch-up policy implies, and the history
@@ -26,6 +28,7 @@ CAUSES = {
     "daily_restart": "after SIGTERM handoff",
     "pause_active": "after SIGSTOP",
     "redis_crash": "after Redis fault",
+    "crash_with_active": "after Redis + active crash",
     "redis_restart": "after Redis fault",
     "redis_unreachable": "after Redis fault",
     "client_kill": "after Redis fault",
@@ -50,6 +53,8 @@ class Report:
     lateness: dict[str, list[float]] = field(default_factory=dict)
     outages_checked: int = 0
     records_lost: int = 0
+    in_doubt: int = 0  # ticks recorded in doubt after Redis lost writes
+    in_doubt_ran: int = 0  # of those, how many had run (each a duplicate, had it rerun)
 
     def fail(self, kind: str, schedule: str, tick_ms: int, detail: str) -> None:
         self.violations.append(Violation(kind, schedule, tick_ms, detail))
@@ -73,6 +78,21 @@ def cause_of(tick_ms: int, timeline: list[dict[str, Any]], settle_ms: int) -> st
         if e["t_ms"] - 1000 <= tick_ms <= e.get("end_ms", e["t_ms"]) + settle_ms:
             found = CAUSES[kind]
     return found
+
+
+# Redis faults that can lose acknowledged writes, and how long before the fault a lost
+# claim can lie (the AOF snapshot precedes the crash by up to 1.5 s) or after it a tick
+# can still fall inside the doubt window (restart, noticing it, holding one lease).
+LOSSY = ("redis_crash", "crash_with_active", "redis_restart")
+DOUBT_BEFORE_MS = 5000
+
+
+def near_lossy_fault(tick_ms: int, timeline: list[dict[str, Any]], settle_ms: int) -> bool:
+    return any(
+        e["t_ms"] - DOUBT_BEFORE_MS <= tick_ms <= e.get("end_ms", e["t_ms"]) + settle_ms
+        for e in timeline
+        if e["kind"] in LOSSY
+    )
 
 
 def implied_split(sched: Schedule, count: int) -> tuple[int, int]:
@@ -109,15 +129,21 @@ def check(
                 pids = [r["pid"] for r in rows if r["tick"] == tick]
                 report.fail("duplicate", name, tick, f"dispatched {n} times, by pids {pids}")
         missed = {t for t, rec in recs.items() if rec.get("status") == "missed"}
+        doubt = {t for t, rec in recs.items() if rec.get("doubt")}
         due = due_ticks(sched, start_ms, end_ms)
         report.due[name] = len(due)
         report.ran[name] = sum(1 for t in due if t in runs)
         report.missed[name] = sum(1 for t in due if t in missed)
+        report.in_doubt += len(doubt)
+        report.in_doubt_ran += sum(1 for t in doubt if t in runs)
         for tick in due:
             if tick not in runs and tick not in missed:
                 report.fail("unreported_miss", name, tick, "neither ran nor recorded missed")
-            if tick in runs and tick in missed:
+            if tick in runs and tick in missed and tick not in doubt:
                 report.fail("ran_and_missed", name, tick, "ran, yet recorded as missed")
+        for tick in sorted(doubt):
+            if not near_lossy_fault(tick, timeline, settle_ms):
+                report.fail("needless_doubt", name, tick, "in doubt, but no Redis fault near")
         prev = None
         for r in rows:
             all_fences[r["fence"]] += 1
@@ -130,7 +156,7 @@ def check(
                 )
             prev = r
             rec = recs.get(r["tick"])
-            if rec is None:
+            if rec is None or rec.get("doubt"):
                 report.records_lost += 1  # acknowledged, then lost in a Redis crash
             elif rec.get("fence") != r["fence"] or rec.get("epoch") != r["epoch"]:
                 report.fail("record_mismatch", name, r["tick"], f"record {rec} but the job saw {r}")
@@ -159,7 +185,9 @@ def _check_outage_record(
         report.fail(
             "outage_count", sched.name, o["first_ms"], f"{o['count']} late ticks but {ticks}"
         )
-    run_late, missed = implied_split(sched, o["count"])
+    in_doubt = int(o.get("in_doubt", 0))
+    run_late, missed = implied_split(sched, o["count"] - in_doubt)
+    missed += in_doubt  # recorded, whatever the policy, never run again
     if (o["run_late"], o["missed"]) != (run_late, missed):
         report.fail(
             "outage_policy",
@@ -168,7 +196,8 @@ def _check_outage_record(
             f"{sched.catchup}: ran {o['run_late']} and missed {o['missed']} of {o['count']}, "
             f"the policy implies {run_late} and {missed}",
         )
-    ran = sum(1 for t in ticks if t in runs)
+    # ticks in doubt that ran, ran before the data loss, not as this outage's catch-up
+    ran = sum(1 for t in ticks if t in runs and not recs.get(t, {}).get("doubt"))
     if ran != o["run_late"]:
         report.fail(
             "outage_runs", sched.name, o["first_ms"], f"{ran} ran, record says {o['run_late']}"

@@ -182,6 +182,28 @@ class Platform:
         self.redis.crash_to(snap)
         self.done(e)
 
+    def crash_with_active(self) -> None:
+        """A host failure that takes Redis and the active clock at once: the clock dies
+        with the claims Redis forgets, so no survivor knows whether those ticks ran."""
+        act = self.active()
+        snap = self.redis.snapshot_aof(self.workdir / "aof-snapshot")
+        lost_s = self.rng.uniform(0.5, 1.5)
+        self.sleep(lost_s)
+        e = self.note(
+            "crash_with_active",
+            lost_s=round(lost_s, 2),
+            dyno=act.name if act else None,
+            pid=act.proc.pid if act else None,
+        )
+        if act is not None:
+            act.proc.signal(signal.SIGKILL)
+        self.redis.crash_to(snap)
+        if act is not None:
+            act.proc.wait(5)
+        self.sleep(self.rng.uniform(0, 2))
+        self.top_up()
+        self.done(e)
+
     def redis_restart(self) -> None:
         """A clean restart (SIGTERM: the AOF is fsynced, nothing is lost)."""
         e = self.note("redis_restart")
@@ -223,6 +245,7 @@ class Platform:
         "kill_standby",
         "pause_active",
         "redis_crash",
+        "crash_with_active",
         "redis_restart",
         "client_kill",
         "redis_unreachable",
