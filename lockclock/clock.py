@@ -164,8 +164,9 @@ class ClockLoop:
         self._identified_ms = 0  # Redis time of our last look at the server's identity
         self._hold_until = 0.0
         self._lease_until = 0.0  # monotonic: our lease cannot have lapsed before this
-        # True once we stopped being active while our lease was still ours: nobody else
-        # can have claimed since, so our floors are all that was claimed (see _doubt_until)
+        # True once we stopped being active while our lease was still ours, until we see
+        # another holder: nobody else can have claimed since, so our floors are all that
+        # was claimed (see _doubt_until)
         self._knows_all = False
         self._changed_at_ms = 0  # Redis time we noticed a failover or lost data
         self._took_over_from: tuple[str, int] = ("", 0)  # (clock, epoch) we last succeeded
@@ -216,7 +217,7 @@ class ClockLoop:
 
     def _redis_down(self, exc: Exception) -> None:
         if self.epoch is not None:
-            self._knows_all = time.monotonic() < self._lease_until
+            self._knows_all = self._lease_still_ours()
             event(
                 log,
                 "lease_unknown",
@@ -322,7 +323,7 @@ class ClockLoop:
             return 0
         # a restart bounds what a previous holder can have run on the old server
         restarted_ms = self._server.started_ms if self._server and acq.prev_clock else 0
-        horizon = max(restarted_ms, self._changed_at_ms)
+        horizon = min(max(restarted_ms, self._changed_at_ms), acq.now_ms)  # never ahead
         return horizon if acq.prev_renewed_ms < horizon else 0
 
     def _standby_step(self) -> None:
@@ -336,6 +337,7 @@ class ClockLoop:
         if isinstance(res, Acquired):
             self._become_active(res, sent)
             return
+        self._knows_all = False  # another holder's claims are not in our floors
         pttl_s = res.pttl_ms / 1000 if res.pttl_ms > 0 else 0.05
         if self.store.wait_for_release(self.blocking, min(pttl_s, 0.5)):
             event(log, "lease_release_seen", clock=self.clock_id, holder=res.holder)
@@ -438,9 +440,12 @@ class ClockLoop:
             epoch=self.epoch,
             reason=reason,
         )
-        self._knows_all = True  # ours until a moment ago: a later holder has the lease
+        self._knows_all = self._lease_still_ours()  # refused, yet unexpired: data was lost
         self.epoch = None
         self._heap.clear()
+
+    def _lease_still_ours(self) -> bool:
+        return time.monotonic() < self._lease_until
 
     # -- active ----------------------------------------------------------------------------
 
