@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests.sentry_receiver import SentryReceiver
 from tests.support import ClockProcess, RedisServer, clock_env
 
 
@@ -49,3 +50,10 @@ def spawn(
     yield _spawn
     for p in procs:
         p.ensure_dead()
+
+
+@pytest.fixture
+def sentry() -> Iterator[SentryReceiver]:
+    """A local stand-in for Sentry: what the real SDK in a clock process would send."""
+    with SentryReceiver() as receiver:
+        yield receiver

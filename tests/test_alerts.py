@@ -9,7 +9,7 @@ import signal
 import statistics
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -36,12 +36,6 @@ from tests.support import (
 )
 
 ALERTS_APP = "tests.apps.alerts_app:clock"
-
-
-@pytest.fixture
-def sentry() -> Iterator[SentryReceiver]:
-    with SentryReceiver() as receiver:
-        yield receiver
 
 
 def iso(ms: int) -> str:

@@ -20,6 +20,7 @@ import redis
 
 from lockclock.store import Acquired, Store
 from tests.ledger import ticks_of
+from tests.sentry_receiver import SentryReceiver
 from tests.support import (
     ClockProcess,
     RedisServer,
@@ -187,11 +188,16 @@ def test_host_crash_losing_the_last_second_dispatches_nothing_twice(
 
 @pytest.mark.parametrize("taken_over_by", ["the standby", "a fresh replacement"])
 def test_the_active_clock_dying_with_redis_runs_nothing_twice(
-    aof_redis: RedisServer, namespace: str, tmp_path: Path, taken_over_by: str
+    aof_redis: RedisServer,
+    namespace: str,
+    tmp_path: Path,
+    sentry: SentryReceiver,
+    taken_over_by: str,
 ) -> None:
     """Nobody alive knows what the dead clock ran in the second Redis forgot: those
-    ticks are recorded in doubt, never run again, and fences step over the lost ones."""
-    clocks = _clocks(aof_redis, namespace, tmp_path, 2)
+    ticks are recorded in doubt, never run again, fences step over the lost ones, and
+    Sentry hears of it."""
+    clocks = _clocks(aof_redis, namespace, tmp_path, 2, SENTRY_DSN=sentry.dsn)
     ledger_path = tmp_path / "ledger.jsonl"
     client = aof_redis.client()
     try:
@@ -205,12 +211,13 @@ def test_the_active_clock_dying_with_redis_runs_nothing_twice(
         aof_redis.crash_to(snapshot)
         if taken_over_by == "a fresh replacement":
             standby.signal(signal.SIGKILL)
-            clocks += _clocks(aof_redis, namespace, tmp_path, 1, first=2)
+            clocks += _clocks(aof_redis, namespace, tmp_path, 1, first=2, SENTRY_DSN=sentry.dsn)
         ran = {r["tick"]: r for r in ticks_of(read_ledger(ledger_path), "sec")}
         client = aof_redis.client()
         store = Store(client, namespace)
         lost = sorted(set(ran) - {int(t) for t in client.hkeys(store.runs_key("sec"))})
         wait_for(lambda: len(read_ledger(ledger_path)) >= len(ran) + 4, 20, "runs again")
+        sentry.wait(lambda s: s.events("missed-runs"), 10, "the missed-run event")
     finally:
         _stop([c for c in clocks if c.alive()])
     assert lost, "the crash lost no claims: the test proves nothing"
@@ -221,6 +228,11 @@ def test_the_active_clock_dying_with_redis_runs_nothing_twice(
     assert max(doubtful) - min(doubtful) < 5000, doubtful  # the lost second and restart
     [taker] = [c for c in clocks if c.events("ticks_in_doubt")]
     assert taker is (standby if taken_over_by == "the standby" else clocks[-1])
+    [event] = sentry.events("missed-runs")
+    window = event["contexts"]["missed_runs"]
+    assert window["in_doubt"] == len(doubtful) and window["in_doubt_until"]
+    assert f"{len(doubtful)} of them may have run" in event["message"]
+    assert window["previous_clock"].split(":")[1] == str(active.pid)
 
 
 def test_flushed_redis_restarts_nothing_and_fences_keep_rising(
