@@ -35,9 +35,10 @@ from .catchup import plan_due
 from .context import RunContext, tick_datetime
 from .errors import RedisAuthError
 from .logfmt import event
+from .recovery import Recovery
 from .schedule import Schedule
 from .settings import Settings
-from .store import Acquired, Registered, ServerIdentity, Store
+from .store import Acquired, Registered, Store
 from .worker import Outcome, Worker
 
 if TYPE_CHECKING:
@@ -160,17 +161,10 @@ class ClockLoop:
         self._backoff = 0.0
         self._prev_lease: dict[str, Any] = {}
         self.floors = Floors()
-        self._server: ServerIdentity | None = None
-        self._identified_ms = 0  # Redis time of our last look at the server's identity
+        self.recovery = Recovery(self.clock_id)  # after Redis lost writes: see recovery.py
         self._hold_until = 0.0
         self._lease_until = 0.0  # monotonic: our lease cannot have lapsed before this
-        # True once we stopped being active while our lease was still ours, until we see
-        # another holder: nobody else can have claimed since, so our floors are all that
-        # was claimed (see _doubt_until)
-        self._knows_all = False
-        self._changed_at_ms = 0  # Redis time we noticed a failover or lost data
-        self._took_over_from: tuple[str, int] = ("", 0)  # (clock, epoch) we last succeeded
-        self._doubt_until_ms = 0
+        self._doubt_until_ms = 0  # this activation's doubt horizon (0: none)
 
     # -- signals ---------------------------------------------------------------------------
 
@@ -217,7 +211,7 @@ class ClockLoop:
 
     def _redis_down(self, exc: Exception) -> None:
         if self.epoch is not None:
-            self._knows_all = self._lease_still_ours()
+            self.recovery.left_active(lease_still_ours=self._lease_still_ours())
             event(
                 log,
                 "lease_unknown",
@@ -271,26 +265,15 @@ class ClockLoop:
         if role != "standby":
             self.store.heartbeat(self.clock_id, info)
             return
+        previous = self.recovery.server
         server = self.store.heartbeat_and_identify(self.clock_id, info)
-        if self._server is not None and server.id != self._server.id:
-            self._server_changed(server)
-        self._server = server
-        self._identified_ms = server.now_ms or self.time.now_ms()
-
-    def _server_changed(self, server: ServerIdentity) -> None:
-        """Redis restarted or failed over, and may have lost its latest writes.
-
-        Whoever was active until Redis went away knows the most (its floors): the others
-        hold off for one lease so that clock can take the lease back and restore marks
-        and counters. When the data is gone, or the server did not restart since our last
-        look (a failover), its start time does not bound what it forgot: the moment we
-        noticed does (`_doubt_until`).
-        """
-        assert self._server is not None
-        lost_all = server.generation != self._server.generation
-        if lost_all or server.started_ms <= self._identified_ms:
-            self._changed_at_ms = server.now_ms or self.time.now_ms()
-        hold_s = 0.0 if self._knows_all else self.settings.lease_ttl_s
+        if not self.recovery.observe(server, self.time.now_ms()):
+            return
+        # Redis restarted or failed over, and may have lost its latest writes. Whoever was
+        # active until Redis went away knows the most (its floors): the others hold off
+        # for one lease so that clock can take the lease back and restore marks and
+        # counters.
+        hold_s = 0.0 if self.recovery.knows_all else self.settings.lease_ttl_s
         self._hold_until = time.monotonic() + hold_s
         event(
             log,
@@ -298,33 +281,9 @@ class ClockLoop:
             level=logging.WARNING,
             clock=self.clock_id,
             server=server.id,
-            previous=self._server.id,
+            previous=previous.id if previous else None,
             hold_s=hold_s,
         )
-
-    def _doubt_until(self, acq: Acquired) -> int:
-        """The latest tick that may have run with its claim since lost, or 0.
-
-        Redis forgets its last writes in a crash (AOF everysec), a failover to a lagging
-        replica or a flush; a clock that was active then may have run ticks whose claims
-        are gone. If that clock is us, our floors already cover them. If its lease was
-        renewed on the current server, it restored its own floors there. Otherwise, had
-        it died with Redis, nobody knows what it ran up to the moment the server
-        restarted, or we noticed the change: those ticks are recorded, not run again.
-        """
-        # the last holder Redis remembers is us, or whoever we took over from (Redis lost
-        # our taking over), or unknown (all data lost): nobody came between
-        last_known = (acq.prev_clock, acq.prev_epoch)
-        if self._knows_all and (
-            acq.prev_clock in ("", self.clock_id) or last_known == self._took_over_from
-        ):
-            return 0
-        if acq.prev_released_ms:
-            return 0
-        # a restart bounds what a previous holder can have run on the old server
-        restarted_ms = self._server.started_ms if self._server and acq.prev_clock else 0
-        horizon = min(max(restarted_ms, self._changed_at_ms), acq.now_ms)  # never ahead
-        return horizon if acq.prev_renewed_ms < horizon else 0
 
     def _standby_step(self) -> None:
         self._maybe_heartbeat("standby")
@@ -337,7 +296,7 @@ class ClockLoop:
         if isinstance(res, Acquired):
             self._become_active(res, sent)
             return
-        self._knows_all = False  # another holder's claims are not in our floors
+        self.recovery.saw_other_holder()
         pttl_s = res.pttl_ms / 1000 if res.pttl_ms > 0 else 0.05
         if self.store.wait_for_release(self.blocking, min(pttl_s, 0.5)):
             event(log, "lease_release_seen", clock=self.clock_id, holder=res.holder)
@@ -351,11 +310,8 @@ class ClockLoop:
             self.store.release(self.clock_id, acq.epoch)
             return
         self.epoch = acq.epoch
-        self._doubt_until_ms = self._doubt_until(acq)
-        self._knows_all = False
-        if acq.prev_clock not in ("", self.clock_id):
-            self._took_over_from = (acq.prev_clock, acq.prev_epoch)
-        self._changed_at_ms = 0
+        self._doubt_until_ms = self.recovery.doubt_until(acq)
+        self.recovery.took_over(acq)
         self._lease_until = sent + self.settings.lease_ttl_s
         self._next_renew = sent + self._renew_every_s
         self._prev_lease = {
@@ -440,7 +396,7 @@ class ClockLoop:
             epoch=self.epoch,
             reason=reason,
         )
-        self._knows_all = self._lease_still_ours()  # refused, yet unexpired: data was lost
+        self.recovery.left_active(lease_still_ours=self._lease_still_ours())
         self.epoch = None
         self._heap.clear()
 
