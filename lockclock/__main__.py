@@ -1,3 +1,3 @@
-from .cli import main
+from .runtime.entry import main
 
-main(prog_name="lockclock")
+main()

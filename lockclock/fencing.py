@@ -33,7 +33,7 @@ class FencedRedis:
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
         self._script = client.register_script(
-            resources.files("lockclock").joinpath("lua", "fence.lua").read_text()
+            resources.files("lockclock").joinpath("fencing.lua").read_text()
         )
 
     def set(self, key: str, value: str, fence: int | None = None) -> None:

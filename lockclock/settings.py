@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from dataclasses import field as _field
 from typing import Any
 
-from .connection import redact_dsn
+from .coordination.records import DispatchMode
 from .errors import ConfigError
+from .redact import redact_dsn
+from .sentry.dsn import parse_dsn_setting
 
 _NAMESPACE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
@@ -30,18 +32,9 @@ class Settings:
     # None: unset; "": turned off with Clock(sentry=False). Never in a repr: it is a key.
     sentry_dsn: str | None = _field(default=None, repr=False)
     wait_replicas: int = 0
-
-
-def _sentry_dsn(value: Any) -> str:
-    """SENTRY_DSN or Clock(sentry=...): a DSN string, or False for off (as "")."""
-    if value is False:
-        return ""
-    if not isinstance(value, str):
-        raise TypeError(value)
-    from sentry_sdk.utils import Dsn  # BadDsn is a ValueError
-
-    Dsn(value.strip())
-    return value.strip()
+    dispatch: DispatchMode = "inline"  # workers: the clock only enqueues
+    worker_lease_s: float = 3.0  # a worker's lease on itself; its runs move on past it
+    concurrency: int = 4  # runs a `lockclock worker` runs at once
 
 
 # setting name -> (environment variable, parser, check, what a valid value looks like)
@@ -52,6 +45,19 @@ _SPEC: dict[str, tuple[str, Callable[[Any], Any], Any, str]] = {
     "grace_s": ("LOCKCLOCK_GRACE", float, lambda v: 0 <= v <= 3600, "seconds, 0-3600"),
     "history_limit": ("LOCKCLOCK_HISTORY", int, lambda v: 10 <= v <= 100_000, "10-100000"),
     "wait_replicas": ("LOCKCLOCK_WAIT_REPLICAS", int, lambda v: 0 <= v <= 10, "0-10"),
+    "dispatch": (
+        "LOCKCLOCK_DISPATCH",
+        lambda v: str(v).strip().lower(),
+        lambda v: v in ("inline", "workers"),
+        "inline (the clock runs jobs) or workers (lockclock worker processes do)",
+    ),
+    "worker_lease_s": (
+        "LOCKCLOCK_WORKER_LEASE",
+        float,
+        lambda v: 0.5 <= v <= 300,
+        "seconds, 0.5-300",
+    ),
+    "concurrency": ("LOCKCLOCK_CONCURRENCY", int, lambda v: 1 <= v <= 1000, "1-1000"),
     "log_level": (
         "LOCKCLOCK_LOG_LEVEL",
         str,
@@ -60,7 +66,7 @@ _SPEC: dict[str, tuple[str, Callable[[Any], Any], Any, str]] = {
     ),
     "sentry_dsn": (
         "SENTRY_DSN",
-        _sentry_dsn,
+        parse_dsn_setting,
         None,
         "a Sentry DSN such as https://KEY@o0.ingest.sentry.io/0 (Project Settings > "
         "Client Keys), or False for no alerts",

@@ -1,0 +1,1 @@
+"""The operators surface: the read model behind `status` and `history`."""
