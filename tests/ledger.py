@@ -16,7 +16,8 @@ def append_run(path: str, **extra: Any) -> None:
     from concurrent clock processes never interleave."""
     run = current_run()
     row = {"schedule": run.schedule, "tick": run.tick_ms, "fence": run.fence,
-           "epoch": run.epoch, "pid": os.getpid(), "late": run.late, **extra}  # fmt: skip
+           "epoch": run.epoch, "pid": os.getpid(), "late": run.late, "attempt": run.attempt,
+           "worker": run.worker_id, **extra}  # fmt: skip
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, (json.dumps(row) + "\n").encode())

@@ -59,9 +59,22 @@ class SentryReceiver:
         self._lock = threading.Lock()
         receiver = self
 
+        self.api_calls: list[tuple[str, str, str, Any]] = []  # method, path, auth, JSON
+
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 receiver._handle(self)
+
+            def do_PUT(self) -> None:  # Sentry's web API (muting a monitor)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with receiver._lock:
+                    receiver.api_calls.append(
+                        ("PUT", self.path, self.headers.get("Authorization", ""), json.loads(body))
+                    )
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

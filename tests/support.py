@@ -19,16 +19,41 @@ from typing import Any
 
 import redis
 
-from lockclock.embedded import find_server
-from lockclock.store import Store
+from lockclock.coordination.keys import Keys
+from lockclock.coordination.records import RunPolicy
+from lockclock.coordination.store import Store
+from lockclock.runtime.embedded import find_server
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# A run policy for script tests that claim directly: every claim runs (overlap allow).
+TEST_POLICY = RunPolicy(
+    mode="inline",
+    queue="default",
+    overlap="allow",
+    max_deliveries=3,
+    max_late_ms=3_600_000,
+    retries=0,
+    retry_backoff_ms=10_000,
+)
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def step_until(loop: Any, pred: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Step an in-process clock loop until `pred()` holds (see the make_loop fixture)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = pred()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s stepping the loop for {what}")
+        loop.step()
 
 
 def wait_for(pred: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
@@ -130,18 +155,29 @@ class RedisServer:
 
 
 class ClockProcess:
-    """One `python -m lockclock run TARGET` subprocess with its own log file."""
+    """One `python -m lockclock run TARGET` subprocess (or `worker TARGET ...`) with its
+    own log file."""
 
-    def __init__(self, target: str, env: dict[str, str], log_path: Path) -> None:
+    def __init__(
+        self,
+        target: str,
+        env: dict[str, str],
+        log_path: Path,
+        *,
+        command: str = "run",
+        args: tuple[str, ...] = (),
+    ) -> None:
         self.target = target
         self.env = env
         self.log_path = log_path
+        self.command = command
+        self.args = args
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ClockProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "lockclock", "run", self.target],
+            [sys.executable, "-m", "lockclock", self.command, self.target, *self.args],
             env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
         )  # fmt: skip
         log.close()
@@ -226,8 +262,13 @@ def read_ledger(path: Path) -> list[dict[str, Any]]:
 
 
 def active_pid(client: redis.Redis, namespace: str) -> int | None:
-    holder = client.hget(Store(client, namespace).lease_key, "clock")
+    holder = client.hget(Keys(namespace).lease, "clock")
     return int(holder.split(":")[-2]) if holder else None
+
+
+def standby_pids(client: redis.Redis, namespace: str) -> set[int]:
+    """Pids of the clocks whose last heartbeat says standby."""
+    return {c.pid for c in Store(client, namespace).clocks.all() if c.role == "standby"}
 
 
 def run_cli(
@@ -238,3 +279,31 @@ def run_cli(
         [sys.executable, "-m", "lockclock", *args],
         capture_output=True, text=True, cwd=ROOT, timeout=timeout, env=env,
     )  # fmt: skip
+
+
+def cli_in_process(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The same `lockclock ...` command run in this process by click's runner: a
+    subprocess costs seconds of imports. Tests of the command as users start it (exit
+    codes, one-line errors) use run_cli."""
+    from click.testing import CliRunner
+
+    from lockclock.runtime.cli import main
+
+    r = CliRunner().invoke(main, list(args), env=env, prog_name="lockclock")
+    if r.exception is not None and not isinstance(r.exception, SystemExit):
+        raise r.exception
+    return subprocess.CompletedProcess(list(args), r.exit_code, r.stdout, r.stderr)
+
+
+def history(
+    client: redis.Redis, namespace: str, name: str, limit: int = 1000
+) -> list[dict[str, Any]]:
+    """A schedule's run records as stored (JSON objects), newest first."""
+    return [r.to_json() for r in Store(client, namespace).history.runs(name, limit)]
+
+
+def outages(
+    client: redis.Redis, namespace: str, name: str, limit: int = 20
+) -> list[dict[str, Any]]:
+    """A schedule's outage windows as stored, newest first."""
+    return [o.to_json() for o in Store(client, namespace).history.outages(name, limit)]

@@ -1,4 +1,4 @@
-"""Run the soak: python -m tests.chaos --minutes 30 --clocks 3 [--seed N]
+"""Run the soak: python -m tests.chaos --minutes 30 --clocks 3 [--workers 3] [--seed N]
 
 Prints the seed first; rerun with --seed to replay the same fault sequence. Exits 1
 when an invariant breaks, printing the timeline around the first violation.
@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from lockclock.store import Store
+from lockclock.coordination.store import Store
 from tests.chaos.checker import Report, Violation, check
 from tests.chaos.platform import NAMESPACE, Platform, now_ms
 from tests.chaos.schedules import schedules
@@ -27,6 +27,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m tests.chaos", description=__doc__)
     p.add_argument("--minutes", type=float, default=10.0, help="how long to inject faults")
     p.add_argument("--clocks", type=int, default=3, help="clock processes (dynos)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="worker processes; with any, the clocks only enqueue (dispatch=workers)",
+    )
     p.add_argument("--seed", type=int, default=None, help="replay a run (default: random)")
     p.add_argument("--lease", type=float, default=1.0, help="LOCKCLOCK_LEASE_TTL, seconds")
     p.add_argument(
@@ -45,9 +51,8 @@ def collect(platform: Platform) -> tuple[dict[str, Any], dict[str, Any]]:
     records: dict[str, dict[int, dict[str, Any]]] = {}
     outages: dict[str, list[dict[str, Any]]] = {}
     for name in schedules():
-        raw = store.redis.hgetall(store.runs_key(name))
-        records[name] = {int(t): json.loads(v) for t, v in raw.items()}
-        outages[name] = store.outages(name, 1000)
+        records[name] = {t: r.to_json() for t, r in store.history.all_runs(name).items()}
+        outages[name] = [o.to_json() for o in store.history.outages(name, 1000)]
     return records, outages
 
 
@@ -61,6 +66,11 @@ def print_report(report: Report, seed: int, faults: Counter, minutes: float) -> 
           f"{report.records_lost}")  # fmt: skip
     print(f"ticks recorded in doubt after Redis lost their claims: {report.in_doubt} "
           f"({report.in_doubt_ran} of them had run: not run twice)")  # fmt: skip
+    print(f"ticks skipped by overlap: {report.skipped}; runs with more than one attempt: "
+          f"{report.redelivered}; executed again after a crash: {report.second_runs}; "
+          f"recorded lost: {report.lost}")  # fmt: skip
+    print(f"long job: {report.batch_ok} runs ended ok, {report.batch_resumed} attempts resumed "
+          f"from saved progress; steps run again: {dict(report.steps_repeated) or 0}")  # fmt: skip
     print(f"\n{'lateness by cause':<27} {'runs':>6} {'p50 s':>7} {'p99 s':>7} {'max s':>7}")
     for cause, n, p50, p99, worst in report.lateness_table():
         print(f"{cause:<27} {n:>6} {p50:>7.3f} {p99:>7.3f} {worst:>7.3f}")
@@ -74,7 +84,11 @@ def print_timeline(v: Violation, timeline: list[dict[str, Any]], ledger: list[An
     print("timeline (ms relative to the tick):")
     events = [(e["t_ms"], f"{e['kind']} {json.dumps(e)}") for e in timeline]
     events += [
-        (r["tick"], f"run {r['schedule']} fence={r['fence']} epoch={r['epoch']} pid={r['pid']}")
+        (
+            r["tick"],
+            f"run {r['schedule']} fence={r['fence']} epoch={r['epoch']} pid={r['pid']} "
+            f"attempt={r.get('attempt', 1)}",
+        )
         for r in ledger
         if r["schedule"] == v.schedule
     ]
@@ -93,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"logs in {workdir}", flush=True)
     graces = tuple(float(g) * args.compress for g in args.graces.split(","))
     gap_lo, gap_hi = (float(x) for x in args.gap.split(","))
-    platform = Platform(workdir, args.clocks, rng, lease_ttl_s=args.lease, graces_s=graces)
+    platform = Platform(
+        workdir, args.clocks, rng, lease_ttl_s=args.lease, graces_s=graces, workers=args.workers
+    )
     faults: Counter = Counter()
     try:
         platform.start()
@@ -105,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
             platform.sleep(rng.uniform(gap_lo, gap_hi))
             if not cycle:  # every kind of fault once per cycle, in a seeded order
                 cycle = list(Platform.FAULTS)
+                if args.workers:
+                    cycle += Platform.WORKER_FAULTS
                 rng.shuffle(cycle)
             kind = cycle.pop()
             print(time.strftime("%H:%M:%S"), kind, flush=True)
@@ -127,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
             start_ms=start_ms,
             end_ms=end_ms,
             lease_ttl_s=args.lease,
+            workers=args.workers,
+            steps=read_ledger(platform.steps_ledger),
         )
     finally:
         for d in platform.dynos:
@@ -136,9 +156,13 @@ def main(argv: list[str] | None = None) -> int:
     if report.violations:
         print_timeline(report.violations[0], platform.timeline, ledger)
         print(f"\nFAILED: replay with: python -m tests.chaos --seed {seed} "
-              f"--minutes {args.minutes:g} --clocks {args.clocks}")  # fmt: skip
+              f"--minutes {args.minutes:g} --clocks {args.clocks} "
+              f"--workers {args.workers}")  # fmt: skip
         return 1
     print("OK: no duplicate, no unreported miss, fences strictly increasing")
+    print("OK: every long-job step ran and was saved once; none repeated but after a hard stop")
+    if args.workers:
+        print("OK: every claimed run ended once; second executions only after a crash")
     return 0
 
 

@@ -1,5 +1,6 @@
-"""A dyno manager in miniature: N clock processes, Redis, and the faults a platform and
-its network inflict on them. Every action lands on a timeline the checker reads."""
+"""A dyno manager in miniature: N clock processes (and, with workers, M worker
+processes), Redis, and the faults a platform and its network inflict on them. Every
+action lands on a timeline the checker reads."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def now_ms() -> int:
 
 @dataclass
 class Dyno:
-    name: str  # clock.1, clock.2, ... as `heroku ps` shows them
+    name: str  # clock.1, worker.2, ... as `heroku ps` shows them
     proc: ClockProcess
     skew: str | None
     grace_s: float  # the platform's SIGTERM-to-SIGKILL grace for this process
@@ -38,6 +39,8 @@ class Platform:
     lease_ttl_s: float = 1.0
     graces_s: tuple[float, ...] = (3.0, 1.0)  # Heroku's 30 s and the older 10 s, x0.1
     skew_chance: float = 0.25
+    workers: int = 0  # with workers the clocks only enqueue (dispatch="workers")
+    worker_lease_s: float = 1.0
     dynos: list[Dyno] = field(default_factory=list)
     timeline: list[dict[str, Any]] = field(default_factory=list)
     spawned: int = 0
@@ -45,6 +48,7 @@ class Platform:
     def __post_init__(self) -> None:
         self.redis = RedisServer(self.workdir / "redis", aof=True)
         self.ledger = self.workdir / "ledger.jsonl"
+        self.steps_ledger = self.workdir / "steps.jsonl"
 
     # -- bookkeeping ---------------------------------------------------------------------
 
@@ -63,6 +67,8 @@ class Platform:
         self.note("redis_started", port=self.redis.port)
         for i in range(self.clocks):
             self.spawn(f"clock.{i + 1}")
+        for i in range(self.workers):
+            self.spawn(f"worker.{i + 1}")
 
     def spawn(self, name: str) -> Dyno:
         skew = None
@@ -73,24 +79,32 @@ class Platform:
             self.redis.url,
             NAMESPACE,
             CHAOS_LEDGER=str(self.ledger),
+            CHAOS_STEPS=str(self.steps_ledger),
             CHAOS_SLOW_MAX_S=str(max(self.graces_s) * 1.3),
             LOCKCLOCK_LEASE_TTL=str(self.lease_ttl_s),
             # lockclock's own grace sits inside the platform's, as the README advises
             LOCKCLOCK_GRACE=str(round(grace * 0.8, 2)),
             LOCKCLOCK_HISTORY="100000",
+            LOCKCLOCK_DISPATCH="workers" if self.workers else "inline",
+            LOCKCLOCK_WORKER_LEASE=str(self.worker_lease_s),
             **(skewed_env(skew) if skew else {}),
         )
         self.spawned += 1
         log = self.workdir / f"{name}-{self.spawned}.log"
-        proc = ClockProcess(TARGET, env, log).start()
+        command = "worker" if name.startswith("worker.") else "run"
+        proc = ClockProcess(TARGET, env, log, command=command).start()
         dyno = Dyno(name=name, proc=proc, skew=skew, grace_s=grace)
         self.dynos.append(dyno)
         self.note("spawn", dyno=name, pid=dyno.proc.pid, skew=skew, grace_s=grace)
         return dyno
 
-    def up(self) -> list[Dyno]:
-        """Dynos the platform counts as running (not yet sent SIGTERM)."""
-        return [d for d in self.dynos if d.kill_at is None and d.proc.alive()]
+    def up(self, kind: str = "clock") -> list[Dyno]:
+        """Dynos of a kind the platform counts as running (not yet sent SIGTERM)."""
+        return [
+            d
+            for d in self.dynos
+            if d.kill_at is None and d.proc.alive() and d.name.startswith(kind + ".")
+        ]
 
     def active(self) -> Dyno | None:
         try:
@@ -109,10 +123,11 @@ class Platform:
 
     def top_up(self) -> None:
         """Crashed dynos come back, as the platform restarts them."""
-        names = {d.name for d in self.up()}
-        for i in range(self.clocks):
-            if f"clock.{i + 1}" not in names:
-                self.spawn(f"clock.{i + 1}")
+        names = {d.name for d in self.up("clock") + self.up("worker")}
+        for kind, count in (("clock", self.clocks), ("worker", self.workers)):
+            for i in range(count):
+                if f"{kind}.{i + 1}" not in names:
+                    self.spawn(f"{kind}.{i + 1}")
 
     def sleep(self, seconds: float) -> None:
         end = time.monotonic() + seconds
@@ -226,17 +241,64 @@ class Platform:
         self.done(e)
 
     def total_outage(self) -> None:
-        """Every clock down for several ticks, then back."""
-        e = self.note("total_outage")
+        """Every clock down for several ticks, then back (workers stay up)."""
+        pids = [d.proc.pid for d in self.dynos if d.proc.alive() and d.name.startswith("clock.")]
+        e = self.note("total_outage", pids=pids)
         for d in self.dynos:
-            if d.proc.alive():
+            if d.proc.alive() and d.name.startswith("clock."):
                 d.proc.signal(signal.SIGKILL)
                 d.proc.wait(5)
-        self.dynos = []
+        self.dynos = [d for d in self.dynos if d.proc.alive()]
         self.sleep(self.rng.uniform(5, 12))
         self.note("outage_over")
         self.top_up()
         self.done(e)
+
+    # -- worker faults (with --workers) ---------------------------------------------------
+
+    def _busy_worker(self) -> Dyno | None:
+        up = self.up("worker")
+        return self.rng.choice(up) if up else None
+
+    def kill_worker(self) -> None:
+        """kill -9 of a worker, often mid-run; the platform restarts it 0-2 s later."""
+        victim = self._busy_worker()
+        if victim is None:
+            return
+        e = self.note("kill_worker", dyno=victim.name, pid=victim.proc.pid)
+        victim.proc.signal(signal.SIGKILL)
+        victim.proc.wait(5)
+        self.sleep(self.rng.uniform(0, 2))
+        self.top_up()
+        self.done(e)
+
+    def worker_restart(self) -> None:
+        """A worker's daily restart: SIGTERM, its replacement started at once (the two
+        overlap), SIGKILL after the grace if it is still running."""
+        old = self._busy_worker()
+        if old is None:
+            return
+        e = self.note("worker_restart", dyno=old.name, pid=old.proc.pid, grace_s=old.grace_s)
+        old.proc.signal(signal.SIGTERM)
+        old.kill_at = time.monotonic() + old.grace_s
+        self.spawn(old.name)
+        self.done(e)
+
+    def pause_worker(self) -> None:
+        """SIGSTOP of a worker past its lease: its runs go to others; the zombie's late
+        writes must be refused when it wakes."""
+        victim = self._busy_worker()
+        if victim is None:
+            return
+        pause = self.worker_lease_s * self.rng.uniform(1.5, 4)
+        e = self.note("pause_worker", dyno=victim.name, pid=victim.proc.pid,
+                      seconds=round(pause, 2))  # fmt: skip
+        victim.proc.signal(signal.SIGSTOP)
+        self.sleep(pause)
+        victim.proc.signal(signal.SIGCONT)
+        self.done(e)
+
+    WORKER_FAULTS = ("kill_worker", "worker_restart", "pause_worker")
 
     FAULTS = (
         "daily_restart",
@@ -261,13 +323,18 @@ class Platform:
             getattr(self, kind)()
 
     def stop_all(self) -> None:
-        for d in self.dynos:
-            if d.proc.alive():
-                d.proc.signal(signal.SIGCONT)  # a paused clock must see its SIGTERM
-                d.proc.signal(signal.SIGTERM)
-        for d in self.dynos:
-            try:
-                d.proc.wait(max(self.graces_s) + 5)
-            except Exception:
-                d.proc.ensure_dead()
+        """Clocks first (nothing more is claimed), then workers once they drained."""
+        for kind in ("clock.", "worker."):
+            group = [d for d in self.dynos if d.name.startswith(kind)]
+            for d in group:
+                if d.proc.alive():
+                    d.proc.signal(signal.SIGCONT)  # a paused process must see its SIGTERM
+                    d.proc.signal(signal.SIGTERM)
+            for d in group:
+                try:
+                    d.proc.wait(max(self.graces_s) + 5)
+                except Exception:
+                    d.proc.ensure_dead()
+            if kind == "clock." and self.workers:
+                self.sleep(3 + 2 * self.worker_lease_s)  # the last runs end
         self.note("all_stopped")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from lockclock.schedule import Schedule, make_schedule
+from lockclock.options import make_schedule
+from lockclock.scheduling import Schedule
 
 # name -> make_schedule options
 SCHEDULES: dict[str, dict[str, Any]] = {
@@ -13,7 +14,12 @@ SCHEDULES: dict[str, dict[str, Any]] = {
     "all3s": {"every": "3s", "catchup": "all", "catchup_limit": 4},
     "minute": {"cron": "* * * * *", "catchup": "latest"},
     "slow": {"every": "10s", "catchup": "latest"},
+    # a long job of BATCH_STEPS steps that saves its progress after each: restarts land
+    # in the middle of it, and it resumes from its progress (inline and on workers)
+    "batch": {"every": "20s", "catchup": "latest"},
 }
+BATCH_STEPS = 12
+BATCH_STEP_S = 0.3
 
 
 def schedules() -> dict[str, Schedule]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from lockclock.coordination.keys import LAYOUT_VERSION, Keys
 from tests.support import (
     ROOT,
     ClockProcess,
@@ -226,3 +227,36 @@ def test_clock_arguments_beat_the_environment_and_flags_beat_both(
 
     assert namespace_used() == "from-code"
     assert namespace_used("--namespace", "from-flag") == "from-flag"
+
+
+def test_a_namespace_in_another_key_layout_stops_the_clock_with_one_line(
+    redis_server: RedisServer, namespace: str, tmp_path: Path
+) -> None:
+    client = redis_server.client()
+    client.set(Keys(namespace).layout, "3")
+    env = clock_env(redis_server.url, namespace, LEDGER_FILE=str(tmp_path / "ledger.jsonl"))
+    res = lockclock("run", "tests.apps.ledger_app:clock", env=env)
+    assert_user_error(res, "key layout 3", f"layout {LAYOUT_VERSION}", "LOCKCLOCK_NAMESPACE")
+    assert not client.exists(Keys(namespace).lease)
+
+
+def test_a_schedule_published_under_the_old_six_field_reading_stops_the_clock(
+    redis_server: RedisServer, namespace: str, tmp_path: Path
+) -> None:
+    client = redis_server.client()
+    # a build before layout 2 ran 'sec' ('* * * * * *') and its own 'poll'; the seconds
+    # field moved, so an app still saying '0 * * * * *' means another schedule now
+    client.hset(
+        Keys(namespace).legacy_schedules,
+        "sec",
+        json.dumps({"trigger": "cron '0 * * * * *' in UTC"}),
+    )
+    env = clock_env(
+        redis_server.url, namespace, LEDGER_FILE=str(tmp_path / "ledger.jsonl"),
+        LEDGER_SCHEDULES="sec", LEDGER_SEC_CRON="0 * * * * *",
+    )  # fmt: skip
+    res = lockclock("run", "tests.apps.ledger_app:clock", env=env)
+    assert_user_error(
+        res, "'sec'", "seconds last (Every second, at 0 minutes past the hour)", "(Every minute)"
+    )
+    assert not client.exists(Keys(namespace).lease)

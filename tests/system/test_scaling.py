@@ -7,6 +7,8 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.support import ClockProcess, RedisServer, clock_env, wait_for
 
 
@@ -18,7 +20,7 @@ def commands_per_second(tmp_path: Path, schedules: int, clocks: int) -> float:
         env = clock_env(server.url, "scale", MANY_SCHEDULES=str(schedules))
         logs = [tmp_path / f"{schedules}-{i}.log" for i in range(clocks)]
         procs = [ClockProcess("tests.apps.many_app:clock", env, log).start() for log in logs]
-        wait_for(lambda: any(p.events("lease_acquired") for p in procs), 20, "an active clock")
+        wait_for(lambda: any(p.events("lease_acquired") for p in procs), 60, "an active clock")
         time.sleep(2)  # past start-up and registration
         client = server.client()
         before = int(client.info("stats")["total_commands_processed"])
@@ -33,10 +35,13 @@ def commands_per_second(tmp_path: Path, schedules: int, clocks: int) -> float:
         server.stop()
 
 
+@pytest.mark.serial
 def test_redis_work_does_not_grow_with_schedules(tmp_path: Path) -> None:
     one = commands_per_second(tmp_path, schedules=1, clocks=3)
     many = commands_per_second(tmp_path, schedules=1000, clocks=3)
     assert one > 0
-    # the same handful of lease and heartbeat commands per clock, whatever the count
+    # the same handful of lease and heartbeat commands per clock, whatever the count: the
+    # active one also beats its worker lease, reads its queue and reaps (about 13 a
+    # second more than a standby's), standbys only heartbeat and wait
     assert many < one * 1.5 + 2, (one, many)
-    assert many < 40, many
+    assert many < 60, many

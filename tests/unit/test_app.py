@@ -61,7 +61,7 @@ def test_module_level_schedule_uses_the_default_clock() -> None:
     before = len(default_clock.schedules)
     schedule(every="1d", at="04:30", name="test-default-clock-daily")(lambda: None)
     assert len(default_clock.schedules) == before + 1
-    default_clock._schedules.pop("test-default-clock-daily")
+    default_clock.forget("test-default-clock-daily")
 
 
 def test_settings_precedence_and_validation() -> None:

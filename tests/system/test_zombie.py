@@ -12,15 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from lockclock.clock import ClockLoop
-from lockclock.connection import connect
+from lockclock.coordination.lease import Lease
+from lockclock.coordination.store import Store
+from lockclock.runtime.connection import connect
+from lockclock.runtime.process import assemble_loop
 from lockclock.settings import Settings
-from lockclock.store import Store
 from tests.ledger import check_exactly_once
 from tests.support import ClockProcess, RedisServer, read_ledger, wait_for
 
 
-class BelievesItHoldsTheLease(Store):
+class BelievesItHoldsTheLease(Lease):
     def renew(self, clock_id: str, epoch: int, ttl_ms: int) -> tuple[bool, int]:
         sec, usec = self.redis.time()
         return True, int(sec) * 1000 + int(usec) // 1000
@@ -39,9 +40,11 @@ def test_zombie_claims_are_refused(
     monkeypatch.setenv("LEDGER_SCHEDULES", "sec")
     from tests.apps import ledger_app
 
-    store = BelievesItHoldsTheLease(connect(redis_server.url), namespace)
-    zombie = ClockLoop(
+    store = Store(connect(redis_server.url), namespace)
+    store.lease = BelievesItHoldsTheLease(store.redis, store.keys)
+    zombie = assemble_loop(
         schedules=ledger_app.clock.schedules,
+        alerting={},
         store=store,
         blocking=connect(redis_server.url, socket_timeout=5, retries=0),
         settings=Settings(redis_url=redis_server.url, namespace=namespace, lease_ttl_s=1.0),
@@ -49,7 +52,7 @@ def test_zombie_claims_are_refused(
     caplog.set_level(logging.INFO, logger="lockclock")
     thread = threading.Thread(target=zombie.run, daemon=True)
     thread.start()
-    wait_for(lambda: zombie.epoch is not None, 5, "the zombie to take the lease")
+    wait_for(lambda: zombie.leadership.active, 5, "the zombie to take the lease")
     real = spawn()  # its lease will lapse under the zombie: the real clock takes over
     wait_for(lambda: real.events("lease_acquired"), 10, "the real clock to take over")
     time.sleep(4)

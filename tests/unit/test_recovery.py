@@ -3,8 +3,9 @@ bookkeeping, so fake identities and lease answers are fine; test_durability runs
 
 from __future__ import annotations
 
-from lockclock.recovery import Recovery
-from lockclock.store import Acquired, ServerIdentity
+from lockclock.coordination.lease import Acquired
+from lockclock.coordination.recovery import Recovery
+from lockclock.coordination.server import ServerIdentity
 
 T = 1_800_000_000_000  # Redis time, ms
 

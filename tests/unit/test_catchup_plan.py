@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lockclock.catchup import plan_due
-from lockclock.schedule import Schedule, make_schedule
+from lockclock.options import make_schedule
+from lockclock.scheduling import Schedule, plan_due
 
 T0 = 1_795_000_000_000  # a whole minute, UTC
 ONTIME = 6_000
@@ -41,8 +41,8 @@ def test_policies_over_an_outage(policy: str, run_late: list[int]) -> None:
     assert p.run == [*run_late, T0 + 50_000]
     assert p.missed == [t for t in late if t not in run_late]
     assert p.outage is not None
-    assert (p.outage["first_ms"], p.outage["last_ms"], p.outage["count"]) == (T0, T0 + 40_000, 5)
-    assert (p.outage["run_late"], p.outage["missed"]) == (len(run_late), 5 - len(run_late))
+    assert (p.outage.first_ms, p.outage.last_ms, p.outage.count) == (T0, T0 + 40_000, 5)
+    assert (p.outage.run_late, p.outage.missed) == (len(run_late), 5 - len(run_late))
     assert p.next_ms == T0 + 60_000
 
 
@@ -58,8 +58,8 @@ def test_a_long_outage_is_truncated_but_counted_from_its_first_tick() -> None:
     now = T0 + 86_400_000  # a day of per-second ticks
     p = plan_due(s, first_tick_ms=T0, now_ms=now, ontime_ms=ONTIME, limit=50)
     assert len(p.missed) + len(p.run) == 50
-    assert p.outage is not None and p.outage["count_is_lower_bound"]
-    assert p.outage["first_ms"] == T0 and p.outage["last_ms"] == now - ONTIME - 1000
+    assert p.outage is not None and p.outage.count_is_lower_bound
+    assert p.outage.first_ms == T0 and p.outage.last_ms == now - ONTIME - 1000
 
 
 @pytest.mark.parametrize("policy", ["skip", "latest", "all"])
@@ -76,9 +76,9 @@ def test_ticks_in_doubt_are_recorded_whatever_the_policy(policy: str) -> None:
     assert p.run == [*run_late, T0 + 50_000]
     assert p.missed == [t for t in late if t not in run_late]
     assert p.outage is not None
-    assert (p.outage["first_ms"], p.outage["last_ms"], p.outage["count"]) == (T0, T0 + 40_000, 5)
-    assert p.outage["in_doubt"] == 3 and p.outage["doubt_until_ms"] == T0 + 20_000
-    assert p.outage["missed"] == 3 + len(late) - len(run_late)
+    assert (p.outage.first_ms, p.outage.last_ms, p.outage.count) == (T0, T0 + 40_000, 5)
+    assert p.outage.in_doubt == 3 and p.outage.doubt_until_ms == T0 + 20_000
+    assert p.outage.missed == 3 + len(late) - len(run_late)
     assert ("doubt" in dict(p.items).values()) and len(p.items) == 6
 
 
@@ -88,7 +88,7 @@ def test_a_tick_in_doubt_inside_the_ontime_window_is_not_run() -> None:
         s, first_tick_ms=T0, now_ms=T0 + 2_500, ontime_ms=ONTIME, limit=100, doubt_until_ms=T0
     )
     assert (p.doubt, p.run, p.missed) == ([T0], [T0 + 1000, T0 + 2000], [])
-    assert p.outage is not None and (p.outage["count"], p.outage["in_doubt"]) == (1, 1)
+    assert p.outage is not None and (p.outage.count, p.outage.in_doubt) == (1, 1)
     # and no horizon, no doubt: the same ticks all run
     p = plan_due(s, first_tick_ms=T0, now_ms=T0 + 2_500, ontime_ms=ONTIME, limit=100)
     assert p.doubt == [] and p.outage is None

@@ -4,8 +4,8 @@ import sqlite3
 
 import pytest
 
-from lockclock.connection import connect
 from lockclock.fencing import FENCED_SQL_UPDATE, FencedRedis, StaleFenceError
+from lockclock.runtime.connection import connect
 from tests.support import RedisServer
 
 

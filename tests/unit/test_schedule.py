@@ -16,15 +16,16 @@ import pytest
 from croniter import croniter
 
 from lockclock.errors import ScheduleError
-from lockclock.schedule import (
+from lockclock.options import make_schedule
+from lockclock.scheduling import (
     CATCHUP_POLICIES,
     CronTrigger,
     IntervalTrigger,
     Schedule,
-    make_schedule,
     parse_interval,
     resolve_zone,
 )
+from lockclock.sentry.monitors import sentry_schedule
 
 NY = "America/New_York"
 LONDON = "Europe/London"
@@ -101,30 +102,46 @@ def test_next_after_is_strictly_after_even_between_whole_seconds() -> None:
     assert s.next_after(ms("2026-01-01T00:15:00Z")) % 1000 == 0
 
 
-def test_six_field_cron_has_seconds_last() -> None:
-    every_10s = make_schedule(job, "* * * * * */10", tz=UTC)
+def test_six_field_cron_has_seconds_first() -> None:
+    every_10s = make_schedule(job, "*/10 * * * * *", tz=UTC)
     assert next_ticks(every_10s, "2026-01-01T12:00:05Z", 3) == [
         "2026-01-01T12:00:10Z",
         "2026-01-01T12:00:20Z",
         "2026-01-01T12:00:30Z",
     ]
     assert every_10s.trigger.nominal_period_s == 10
-    noon_30s = make_schedule(job, "0 12 * * * 30", tz=UTC)
+    noon_30s = make_schedule(job, "30 0 12 * * *", tz=UTC)
     assert next_ticks(noon_30s, "2026-01-01T12:00:30Z", 2) == [
         "2026-01-02T12:00:30Z",
         "2026-01-03T12:00:30Z",
     ]
 
 
-def test_six_field_first_field_is_minutes_not_seconds() -> None:
-    # croniter's convention: '*/10 * * * * *' is every second of minutes :00, :10, ...
-    s = make_schedule(job, "*/10 * * * * *", tz=UTC)
-    assert next_ticks(s, "2026-01-01T12:09:58Z", 3) == [
-        "2026-01-01T12:10:00Z",
-        "2026-01-01T12:10:01Z",
-        "2026-01-01T12:10:02Z",
+def test_six_field_last_field_is_the_weekday_not_seconds() -> None:
+    # the old seconds-last reading of '* * * * * */10' was every 10 s; seconds first, its
+    # last field is the weekday (*/10 of 0-6: Sundays), so it runs every second of Sunday
+    s = make_schedule(job, "* * * * * */10", tz=UTC)
+    assert next_ticks(s, "2026-01-02T12:00:00Z", 2) == [  # a Friday
+        "2026-01-04T00:00:00Z",
+        "2026-01-04T00:00:01Z",
     ]
-    assert iso(s.next_after(ms("2026-01-01T12:10:59Z"))) == "2026-01-01T12:20:00Z"
+
+
+def test_six_field_hour_is_the_third_field_for_the_dst_rule() -> None:
+    # fixed hour 2 (seconds first): the spring-forward gap runs at the jump, once
+    s = make_schedule(job, "15 30 2 * * *", tz=NY)
+    assert next_ticks(s, "2026-03-07T12:00:00Z", 2) == [
+        "2026-03-08T07:00:00Z",
+        "2026-03-09T06:30:15Z",
+    ]
+
+
+def test_six_field_hashed_seconds_resolve_in_the_expression_order() -> None:
+    s = make_schedule(job, "H 0 3 * * *", tz=UTC, name="app.h6")
+    fields = s.trigger.resolved_fields()  # type: ignore[union-attr]
+    assert fields[1:] == ("0", "3", "*", "*", "*") and 0 <= int(fields[0]) <= 59
+    tick = s.next_after(ms("2026-01-01T00:00:00Z"))
+    assert iso(tick) == f"2026-01-01T03:00:{int(fields[0]):02d}Z"
 
 
 def test_weekday_cron_in_a_zone() -> None:
@@ -163,7 +180,7 @@ def test_hash_h_schedule_ticks_hourly_at_its_minute() -> None:
         "2026-01-01T01:38:00Z",
     ]
     # Sentry does not understand H, so it gets the resolved minute.
-    assert s.trigger.sentry_schedule == {"type": "crontab", "value": "38 * * * *"}
+    assert sentry_schedule(s.trigger) == {"type": "crontab", "value": "38 * * * *"}
 
 
 def test_hashed_hour_counts_as_a_fixed_hour() -> None:
@@ -483,6 +500,11 @@ def _oracle(expr: str, zone: str, fixed_hour: bool, lo_s: int, hi_s: int) -> lis
     """Brute force, independent of lockclock: test every UTC minute in (lo, hi] against the
     cron on its local wall time, then apply the DST rule by hand."""
     tz = ZoneInfo(zone)
+    minutes, hours, *rest = croniter(expr).expanded
+    assert all(f == ["*"] for f in rest[:3]), "the oracle matches minute and hour only"
+
+    def match(w: datetime) -> bool:  # croniter.match, without building a croniter per call
+        return (minutes == ["*"] or w.minute in minutes) and (hours == ["*"] or w.hour in hours)
 
     def offset(u: int) -> int:
         return int(datetime.fromtimestamp(u, tz).utcoffset().total_seconds())  # type: ignore[union-attr]
@@ -496,7 +518,7 @@ def _oracle(expr: str, zone: str, fixed_hour: bool, lo_s: int, hi_s: int) -> lis
             wall.replace(tzinfo=tz, fold=0).utcoffset()
             != wall.replace(tzinfo=tz, fold=1).utcoffset()
         )
-        hit = croniter.match(expr, wall)
+        hit = match(wall)
         if hit and fixed_hour and repeated and aware.fold == 1:
             hit = False
         if not hit and fixed_hour and offset(u - 1) < offset(u):
@@ -505,7 +527,7 @@ def _oracle(expr: str, zone: str, fixed_hour: bool, lo_s: int, hi_s: int) -> lis
                 skipped_start + timedelta(minutes=k)
                 for k in range(0, (offset(u) - offset(u - 1)) // 60)
             ]
-            hit = any(croniter.match(expr, w) for w in skipped)
+            hit = any(match(w) for w in skipped)
         if hit:
             out.append(u * 1000)
     return out
@@ -654,7 +676,8 @@ def test_invalid_cron_message_names_schedule_field_and_fix() -> None:
         make_schedule(job, "61 * * * *", name="app.nightly")
     assert str(info.value) == (
         "schedule 'app.nightly': invalid cron expression '61 * * * *' (minute must be 0-59, "
-        "got '61'); expected 5 fields 'min hour day month weekday' or 6 with seconds last"
+        "got '61'); expected 5 fields 'min hour day month weekday', or 6 with seconds first "
+        "'sec min hour day month weekday'"
     )
 
 
@@ -668,7 +691,7 @@ def test_invalid_cron_message_names_schedule_field_and_fix() -> None:
         ("0 0 32 * *", "day of month must be 1-31"),
         ("0 0 * 13 *", "month must be 1-12 or JAN-DEC"),
         ("0 0 * * 9", "day of week must be 0-7 or SUN-SAT"),
-        ("0 0 * * * 60", "second must be 0-59"),
+        ("60 0 0 * * *", "second must be 0-59"),
         ("@daily", "'0 0 * * *'"),
         ("R * * * *", "use H"),
         ("0 0 30 2 *", "never matches"),
@@ -842,9 +865,9 @@ def test_catchup_all_with_limit() -> None:
     ("kwargs", "sentry"),
     [
         ({"cron": "0 9 * * 1-5"}, {"type": "crontab", "value": "0 9 * * 1-5"}),
-        ({"cron": "0 9 * * 1-5 0"}, {"type": "crontab", "value": "0 9 * * 1-5"}),
-        ({"cron": "* * * * * */10"}, None),
-        ({"cron": "0 9 * * * 30"}, None),
+        ({"cron": "0 0 9 * * 1-5"}, {"type": "crontab", "value": "0 9 * * 1-5"}),
+        ({"cron": "*/10 * * * * *"}, None),
+        ({"cron": "30 0 9 * * *"}, None),
         ({"every": "15m"}, {"type": "interval", "value": 15, "unit": "minute"}),
         ({"every": "90m"}, {"type": "interval", "value": 90, "unit": "minute"}),
         ({"every": "2h", "at": ":05"}, {"type": "interval", "value": 2, "unit": "hour"}),
@@ -856,7 +879,7 @@ def test_catchup_all_with_limit() -> None:
     ],
 )
 def test_sentry_schedule(kwargs: dict[str, Any], sentry: dict[str, Any] | None) -> None:
-    assert make_schedule(job, **kwargs).trigger.sentry_schedule == sentry
+    assert sentry_schedule(make_schedule(job, **kwargs).trigger) == sentry
 
 
 def test_describe() -> None:

@@ -10,26 +10,25 @@ import statistics
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 
-from lockclock import Clock, ScheduleError
-from lockclock.connection import redact_dsn
-from lockclock.errors import ConfigError
-from lockclock.monitors import default_margin_min, monitor_for, plan_monitors, slug_for
-from lockclock.schedule import make_schedule
-from lockclock.settings import resolve
-from lockclock.store import Store
+from lockclock.coordination.keys import Keys
+from lockclock.sentry.monitors import (
+    slug_for,
+)
 from tests.sentry_receiver import SentryReceiver
 from tests.support import (
     ClockProcess,
     active_pid,
     clock_env,
     free_port,
+    history,
+    outages,
     read_ledger,
     run_cli,
     wait_for,
@@ -50,7 +49,7 @@ def sent_at(item_envelope: dict[str, Any]) -> float:
 def seed_high_water_marks(client: redis.Redis, namespace: str, marks: dict[str, int]) -> None:
     """What clocks that stopped at these instants leave behind: the next clock to take
     the lease finds the ticks since then and reports them as an outage."""
-    client.hset(Store(client, namespace).key("hwm"), mapping=marks)
+    client.hset(Keys(namespace).hwm, mapping=marks)
 
 
 def job(*_: Any) -> None: ...
@@ -59,102 +58,10 @@ def job(*_: Any) -> None: ...
 # -- monitors and settings, pure -----------------------------------------------------------
 
 
-def test_slugs_are_stable_short_and_distinct() -> None:
-    assert (
-        slug_for("lockclock", "app.jobs.Nightly_Invoices") == "lockclock-app-jobs-nightly_invoices"
-    )
-    assert slug_for("billing", "a  b//c") == "billing-a-b-c"
-    long_a = "app.reports." + "x" * 60 + ".daily"
-    long_b = "app.reports." + "x" * 60 + ".weekly"
-    a, b = slug_for("lockclock", long_a), slug_for("lockclock", long_b)
-    assert a != b and len(a) == len(b) == 50
-    assert a == slug_for("lockclock", long_a)  # no randomness: a restart keeps the monitor
-    for slug in (a, b, slug_for("NS", "Ünïcode job!")):
-        assert slug == slug.lower() and set(slug) <= set("abcdefghijklmnopqrstuvwxyz0123456789-_")
-
-
-def test_monitor_config_follows_the_schedule() -> None:
-    nightly = make_schedule(job, "30 2 * * *", tz="Europe/London", name="nightly",
-                            checkin_margin=5, max_runtime=timedelta(hours=2),
-                            failure_issue_threshold=2, recovery_threshold=3)  # fmt: skip
-    mon = monitor_for(nightly, "billing", lease_ttl_s=2)
-    assert mon is not None and mon.slug == "billing-nightly"
-    assert mon.config == {
-        "schedule": {"type": "crontab", "value": "30 2 * * *"},
-        "timezone": "Europe/London",
-        "checkin_margin": 5,
-        "max_runtime": 120,
-        "failure_issue_threshold": 2,
-        "recovery_threshold": 3,
-    }
-    quarter = make_schedule(job, every="15m", name="q", max_runtime=timedelta(seconds=1))
-    mon = monitor_for(quarter, "ns", lease_ttl_s=2)
-    assert mon is not None
-    assert mon.config["schedule"] == {"type": "interval", "value": 15, "unit": "minute"}
-    assert mon.config["max_runtime"] == 1  # Sentry counts whole minutes; lockclock uses 1 s
-    assert mon.config["checkin_margin"] == default_margin_min(2) == 1
-    assert default_margin_min(90) == 2 and default_margin_min(300) == 6
-    custom = make_schedule(job, every="1h", name="h", monitor="my-hourly")
-    assert monitor_for(custom, "ns", 2).slug == "my-hourly"  # type: ignore[union-attr]
-    for kwargs in ({"cron": "* * * * * */10"}, {"every": "90s"}, {"every": "1h", "monitor": False}):
-        cron = kwargs.pop("cron", None)
-        assert monitor_for(make_schedule(job, cron, **kwargs), "ns", 2) is None  # type: ignore[arg-type]
-
-
-def test_colliding_slugs_are_refused() -> None:
-    scheds = [
-        make_schedule(job, every="1h", name="a.b"),
-        make_schedule(job, every="1h", name="A-b"),
-    ]
-    with pytest.raises(ConfigError, match=r"monitor='\.\.\.'"):
-        plan_monitors(scheds, "ns", 2)
-    assert len(plan_monitors(scheds, "ns", 2, unique=False)) == 2  # Sentry off: no matter
-    scheds[1] = make_schedule(job, every="1h", name="A-b", monitor="a-b-other")
-    assert {m.slug for m in plan_monitors(scheds, "ns", 2).values() if m} == {"ns-a-b", "a-b-other"}
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "needle"),
-    [
-        ({"cron": "* * * * * */10", "monitor": True}, "monitor=True"),
-        ({"every": "90s", "monitor": "my-slug"}, "monitor='my-slug'"),
-        ({"every": "1m", "monitor": "Bad Slug!"}, "slug"),
-        ({"every": "1m", "checkin_margin": 0}, "checkin_margin"),
-        ({"every": "1m", "max_runtime": 1.5}, "max_runtime"),
-        ({"every": "1m", "alert_late_after": -1}, "alert_late_after"),
-        ({"every": "1m", "failure_issue_threshold": 0}, "failure_issue_threshold"),
-    ],
-)
-def test_bad_alert_options_fail_at_decoration(kwargs: dict[str, Any], needle: str) -> None:
-    cron = kwargs.pop("cron", None)
-    with pytest.raises(ScheduleError) as err:
-        Clock().schedule(cron, name="job", **kwargs)(job)
-    text = str(err.value)
-    assert needle in text and "'job'" in text and "\n" not in text
-
-
-def test_sentry_dsn_settings_precedence_and_redaction() -> None:
-    dsn = "https://abc123key@o1.ingest.sentry.io/42"
-    env = {"SENTRY_DSN": dsn}
-    assert resolve({}, environ=env).sentry_dsn == dsn
-    assert resolve({}, environ={}).sentry_dsn is None
-    assert resolve(Clock(sentry=False).options, environ=env).sentry_dsn == ""  # off beats env
-    other = "https://other@o1.ingest.sentry.io/7"
-    assert resolve(Clock(sentry=other).options, environ=env).sentry_dsn == other
-    assert "abc123key" not in repr(resolve({}, environ=env))
-    with pytest.raises(ConfigError) as err:
-        resolve({}, environ={"SENTRY_DSN": "https://s3cretkey@/not-a-project"})
-    assert "s3cretkey" not in str(err.value) and "SENTRY_DSN" in str(err.value)
-    with pytest.raises(ConfigError, match="sentry=True"):
-        resolve(Clock(sentry=True).options, environ={})
-    assert redact_dsn("https://pub:sec@o1.ingest.sentry.io:8443/42") == (
-        "https://***@o1.ingest.sentry.io:8443/42"
-    )
-
-
 # -- real clocks, a stand-in Sentry ---------------------------------------------------------
 
 
+@pytest.mark.serial
 def test_an_outage_of_every_clock_sends_one_missed_run_event_per_schedule(
     spawn: Callable[..., ClockProcess],
     client: redis.Redis,
@@ -166,7 +73,7 @@ def test_an_outage_of_every_clock_sends_one_missed_run_event_per_schedule(
     env = {"LEDGER_SCHEDULES": "a_skip,a_latest", "SENTRY_DSN": sentry.dsn}
     first = spawn(DYNO="clock.1", **env)
     wait_for(lambda: len(read_ledger(ledger)) >= 4, 15, "runs before the outage")
-    first_id = client.hget(Store(client, namespace).lease_key, "clock")
+    first_id = client.hget(Keys(namespace).lease, "clock")
     killed_at = time.time()
     first.signal(signal.SIGKILL)  # the last clock crashes: nobody fires for 7 s
     first.wait(5)
@@ -178,12 +85,11 @@ def test_an_outage_of_every_clock_sends_one_missed_run_event_per_schedule(
     second.signal(signal.SIGTERM)
     assert second.wait(10) == 0
 
-    store = Store(client, namespace)
     events = sentry.events("missed-runs")
     assert sorted(e["tags"]["schedule"] for e in events) == ["a_latest", "a_skip"]
     for e in events:
         name = e["tags"]["schedule"]
-        (stored,) = store.outages(name)
+        (stored,) = outages(client, namespace, name)
         window = e["contexts"]["missed_runs"]
         assert e["level"] == "error"
         assert e["fingerprint"] == ["lockclock", "missed-runs", namespace, name]
@@ -232,15 +138,16 @@ def test_check_in_pairs_failures_and_overruns(
         HEROKU_SLUG_COMMIT="abc123",
         DYNO="clock.1",
     )
-    store = Store(client, namespace)
     sentry.wait(lambda s: len(s.checkins()) >= 4, 15, "two check-in pairs")
     sentry.wait(lambda s: s.events("overrun"), 10, "the overrun event")
     wait_for(
-        lambda: sum(h["status"] == "error" for h in store.history("fail", 50)) >= 3,
+        lambda: sum(h["status"] == "error" for h in history(client, namespace, "fail", 50)) >= 3,
         10,
         "three failures of 'fail'",
     )
-    wait_for(lambda: len(store.history("overrun", 50)) >= 2, 10, "two overrunning runs")
+    wait_for(
+        lambda: len(history(client, namespace, "overrun", 50)) >= 2, 10, "two overrunning runs"
+    )
     proc.signal(signal.SIGTERM)
     assert proc.wait(15) == 0
     ledger = read_ledger(tmp_path / "ledger.jsonl")
@@ -259,7 +166,8 @@ def test_check_in_pairs_failures_and_overruns(
         ("minutely_fail", "error", {"type": "interval", "value": 1, "unit": "minute"}),
     ):
         runs = sorted(
-            (h for h in store.history(name, 50) if h["status"] != "missed"), key=lambda h: h["tick"]
+            (h for h in history(client, namespace, name, 50) if h["status"] != "missed"),
+            key=lambda h: h["tick"],
         )
         starts = sorted(r["start"] for r in ledger if r["schedule"] == name)
         pairs = sorted(
@@ -296,7 +204,8 @@ def test_check_in_pairs_failures_and_overruns(
     fails = sentry.events("failed")
     assert sorted(e["tags"]["schedule"] for e in fails) == ["fail", "minutely_fail"]
     first_error = min(
-        (h for h in store.history("fail", 50) if h["status"] == "error"), key=lambda h: h["tick"]
+        (h for h in history(client, namespace, "fail", 50) if h["status"] == "error"),
+        key=lambda h: h["tick"],
     )
     for e in fails:
         name = e["tags"]["schedule"]
@@ -343,11 +252,14 @@ def test_a_run_cut_short_by_the_grace_period_closes_its_check_in(
     assert opening["status"] == "in_progress" and closing["status"] == "error"
     assert closing["check_in_id"] == opening["check_in_id"]
     assert 0.5 < closing["duration"] < 3
-    # the job had the first 0.9 s of the 1 s grace period, the flush the last tenth
+    # the job had the first 0.9 s of the 1 s grace period, the flush what was left of the
+    # last tenth once the interruption was recorded (its check-in arrived: see above;
+    # on a loaded machine recording it can take the whole tenth): never past the grace
     (line,) = proc.events("sentry_flushed")
-    assert 0.09 <= float(line.split("limit_s=")[1].split()[0]) <= 0.1
+    assert 0.0 <= float(line.split("limit_s=")[1].split()[0]) <= 0.1
 
 
+@pytest.mark.serial
 def test_a_late_start_after_a_failover_sends_one_warning(
     spawn: Callable[..., ClockProcess],
     client: redis.Redis,
@@ -389,9 +301,8 @@ def test_nothing_is_sent_without_sentry_dsn_or_with_sentry_false(
     off = spawn(ALERTS_APP, LOCKCLOCK_NAMESPACE=f"{namespace}o", SENTRY_DSN=sentry.dsn,
                 ALERTS_APP_SENTRY_OFF="1")  # fmt: skip
     for proc, ns in ((unset, f"{namespace}u"), (off, f"{namespace}o")):
-        store = Store(client, ns)
         wait_for(
-            lambda s=store: sum(h["status"] == "error" for h in s.history("fail", 50)) >= 3,
+            lambda ns=ns: sum(h["status"] == "error" for h in history(client, ns, "fail", 50)) >= 3,
             15,
             "three failures",
         )
@@ -421,6 +332,7 @@ def test_the_apps_own_sentry_init_is_used_not_replaced(
     assert events[0]["environment"] == "from-the-app" and events[0]["release"] == "app-1"
 
 
+@pytest.mark.serial
 @pytest.mark.parametrize("state", ["slow", "down"])
 def test_a_slow_or_down_sentry_never_delays_a_tick(
     state: str,

@@ -16,8 +16,7 @@ from collections.abc import Callable
 import pytest
 import redis
 
-from lockclock.store import Store
-from tests.support import ClockProcess, skewed_env, wait_for
+from tests.support import ClockProcess, history, skewed_env, wait_for
 
 
 @pytest.mark.parametrize("skew", ["+30s", "-30s"])
@@ -35,7 +34,7 @@ def test_skewed_host_clock_fires_on_time(
     time.sleep(1)
     proc.signal(signal.SIGTERM)
     assert proc.wait(10) == 0
-    hist = Store(client, namespace).history("sec", 100)
+    hist = history(client, namespace, "sec", 100)
     assert len(hist) >= 4
     for h in hist:  # claimed by Redis time: never early, never late by the skew
         assert 0 <= h["late_ms"] < 500, h

@@ -12,17 +12,21 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import redis
 
-from lockclock.store import Store
+from tests.sentry_receiver import SentryReceiver
 from tests.support import (
     ROOT,
     ClockProcess,
     RedisServer,
     active_pid,
+    cli_in_process,
     clock_env,
+    history,
     read_ledger,
     run_cli,
+    standby_pids,
     wait_for,
 )
 
@@ -45,14 +49,16 @@ def test_async_jobs_failures_and_context(
     rows = read_ledger(ledger)
     for r in rows:  # current_run() gave each job its own tick, fence and lateness
         assert r["tick"] % 1000 == 0 and r["fence"] > 0 and 0 <= r["late"] < 1.0
-    store = Store(client, namespace)
-    errors = [h for h in store.history("fail", 100) if h["status"] == "error"]
+    errors = [h for h in history(client, namespace, "fail", 100) if h["status"] == "error"]
     assert len(errors) >= 2
     assert all(h["error"] == f"RuntimeError: boom at fence {h['fence']}" for h in errors)
-    assert all(h["status"] in ("ok", "interrupted") for h in store.history("async", 100))
+    assert all(
+        h["status"] in ("ok", "interrupted") for h in history(client, namespace, "async", 100)
+    )
     assert "Traceback" in proc.log() and "RuntimeError: boom" in proc.log()
 
 
+@pytest.mark.serial
 def test_sigterm_hands_off_at_once_and_lets_the_job_finish(
     spawn: Callable[..., ClockProcess], client: redis.Redis, namespace: str, tmp_path: Path
 ) -> None:
@@ -61,13 +67,17 @@ def test_sigterm_hands_off_at_once_and_lets_the_job_finish(
     b = spawn(LEDGER_SCHEDULES="every2s", LEDGER_JOB_SECONDS="3")
     ledger = tmp_path / "ledger.jsonl"
     wait_for(lambda: read_ledger(ledger), 10, "a job to start")
+    wait_for(lambda: b.pid in standby_pids(client, namespace), 10, "b to stand by")
     time.sleep(0.3)
     a.signal(signal.SIGTERM)
     wait_for(lambda: active_pid(client, namespace) == b.pid, 1.0, "b to take over at once")
     assert a.wait(10) == 0
     assert a.events("waiting_for_jobs") and not a.events("run_interrupted")
-    store = Store(client, namespace)
-    a_runs = [h for h in store.history("every2s", 100) if h["clock"].split(":")[-2] == str(a.pid)]
+    a_runs = [
+        h
+        for h in history(client, namespace, "every2s", 100)
+        if h["clock"].split(":")[-2] == str(a.pid) and h.get("fence")  # runs, not skips
+    ]
     assert a_runs and all(h["status"] == "ok" for h in a_runs)
     # the standby's next tick was not delayed by the handoff
     wait_for(lambda: b.events("fire"), 5, "b to fire")
@@ -84,7 +94,7 @@ def test_grace_period_bounds_shutdown(
     assert a.wait(10) == 0
     assert time.monotonic() - t0 < 3
     assert len(a.events("run_interrupted")) == 1
-    hist = Store(client, namespace).history("every2s", 10)
+    hist = history(client, namespace, "every2s", 10)
     assert hist[0]["status"] == "interrupted"
 
 
@@ -130,15 +140,54 @@ def test_a_run_whose_clock_was_killed_shows_as_lost(
     env = clock_env(redis_server.url, namespace)
 
     def history() -> list[dict[str, object]]:
-        return json.loads(run_cli("history", "every2s", "--json", env=env).stdout)
+        return json.loads(cli_in_process("history", "every2s", "--json", env=env).stdout)
 
     assert history()[0]["status"] == "running"  # its clock's heartbeat is still fresh
     wait_for(lambda: history()[0]["status"] == "lost", 10, "the run to show as lost", 0.5)
-    st = json.loads(run_cli("status", "--json", env=env).stdout)
+    st = json.loads(cli_in_process("status", "--json", env=env).stdout)
     assert [c["alive"] for c in st["clocks"]] == [False]
     assert st["schedules"][0]["last"]["status"] == "lost"
-    human = run_cli("status", env=env)
+    human = cli_in_process("status", env=env)
     assert " gone " in human.stdout and "active clock: none" in human.stdout
+
+
+def test_the_clock_taking_over_records_a_killed_inline_clocks_run_lost_once(
+    spawn: Callable[..., ClockProcess],
+    client: redis.Redis,
+    namespace: str,
+    tmp_path: Path,
+    sentry: SentryReceiver,
+) -> None:
+    a = spawn(LEDGER_SCHEDULES="every2s", LEDGER_JOB_SECONDS="60", SENTRY_DSN=sentry.dsn)
+    wait_for(lambda: read_ledger(tmp_path / "ledger.jsonl"), 10, "the long job to start")
+    tick = read_ledger(tmp_path / "ledger.jsonl")[0]["tick"]
+    a.signal(signal.SIGKILL)
+    b = spawn(LEDGER_SCHEDULES="every2s", SENTRY_DSN=sentry.dsn)
+    wait_for(lambda: b.events("run_lost"), 15, "the run to be recorded lost")
+    stored = next(h for h in history(client, namespace, "every2s", 100) if h["tick"] == tick)
+    assert stored["status"] == "lost" and "clock stopped" in stored["error"]
+    wait_for(lambda: len(read_ledger(tmp_path / "ledger.jsonl")) >= 3, 10, "later runs")
+    assert len(b.events("run_lost")) == 1
+    (event,) = sentry.wait(lambda s: s.events("lost"), 10, "the lost-run event")
+    assert event["level"] == "error" and event["tags"]["schedule"] == "every2s"
+
+
+def test_the_taker_ends_a_dead_clocks_run_before_its_first_claim(
+    spawn: Callable[..., ClockProcess], client: redis.Redis, namespace: str, tmp_path: Path
+) -> None:
+    """The ticks the taking-over clock finds due run: they are not skipped (overlap
+    "skip") behind the dead clock's run, which nobody runs any more."""
+    a = spawn(LEDGER_SCHEDULES="every2s", LEDGER_JOB_SECONDS="60")
+    wait_for(lambda: read_ledger(tmp_path / "ledger.jsonl"), 10, "the long job to start")
+    a.signal(signal.SIGKILL)
+    a.wait(5)
+    time.sleep(4)  # its clock lease (2 s) and worker lease (3 s) lapse
+    b = spawn(LEDGER_SCHEDULES="every2s")
+    wait_for(lambda: b.events("run_lost"), 15, "the run to be recorded lost")
+    wait_for(lambda: len(read_ledger(tmp_path / "ledger.jsonl")) >= 2, 10, "a run on b")
+    assert not b.events("run_skipped"), b.events("run_skipped")
+    statuses = {h["status"] for h in history(client, namespace, "every2s", 100)}
+    assert "skipped" not in statuses, statuses
 
 
 def test_dev_supervisor_restarts_a_killed_clock(

@@ -16,9 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 
-from lockclock.store import Acquired, Store
+from lockclock.coordination.store import Store
 from tests.ledger import ticks_of
 from tests.sentry_receiver import SentryReceiver
 from tests.support import (
@@ -26,81 +25,11 @@ from tests.support import (
     RedisServer,
     active_pid,
     clock_env,
+    history,
     read_ledger,
+    standby_pids,
     wait_for,
 )
-
-# -- the scripts' floors ------------------------------------------------------------------
-
-
-def test_acquire_never_reissues_an_epoch_the_caller_has_seen(client: redis.Redis) -> None:
-    store = Store(client, "floors-epoch")
-    first = store.acquire("a", 5000)
-    assert first.epoch == 1
-    client.delete(store.key("epoch"), store.lease_key)  # the counter's writes were lost
-    again = store.acquire("b", 5000, epoch_floor=7)
-    assert again.epoch == 8
-    assert client.get(store.key("epoch")) == "8"
-
-
-def test_claims_never_reissue_a_fence_the_caller_has_seen(client: redis.Redis) -> None:
-    store = Store(client, "floors-fence")
-    acq = store.acquire("a", 5000)
-    tick = int(client.time()[0]) * 1000 - 3000
-    reg = store.register("a", acq.epoch, [("job", True)], tick_floors={"job": tick - 1})
-    assert reg is not None
-    req = {"schedule": "job", "history_limit": 100, "next_tick_ms": None, "outage": None}
-    [batch] = store.claim_many("a", acq.epoch, [{**req, "items": [(tick, "run")]}])
-    assert batch.results[0].fence == 1
-    client.delete(store.key("fence"))
-    [batch] = store.claim_many(
-        "a", acq.epoch, [{**req, "items": [(tick + 500, "run")]}], fence_floor=41
-    )
-    assert batch.results[0].fence == 42
-    [batch] = store.claim_many(
-        "a", acq.epoch, [{**req, "items": [(tick + 600, "run")]}], fence_floor=42
-    )
-    assert batch.results[0].fence == 43
-
-
-def test_register_restores_marks_and_fence_from_floors(client: redis.Redis) -> None:
-    store = Store(client, "floors-register")
-    acq = store.acquire("a", 5000)
-    reg = store.register(
-        "a",
-        acq.epoch,
-        [("known", True), ("fresh", True), ("paused", False)],
-        fence_floor=99,
-        tick_floors={"known": 1_000_000, "paused": 2_000_000},
-    )
-    assert reg is not None
-    now_ms, marks = reg.now_ms, reg.marks
-    assert marks["known"] == 1_000_000  # ticks after it are caught up, not skipped
-    assert marks["fresh"] >= now_ms - 5  # no floor: starts now, as before
-    assert marks["paused"] >= now_ms - 5  # paused schedules report nothing missed
-    assert client.get(store.key("fence")) == "99"
-    # a floor never lowers what Redis has
-    reg = store.register("a", acq.epoch, [("known", True)], tick_floors={"known": 5})
-    assert reg is not None
-    assert reg.marks["known"] == 1_000_000
-
-
-def test_a_tick_in_doubt_is_recorded_once_and_never_run(client: redis.Redis) -> None:
-    store = Store(client, "floors-doubt")
-    acq = store.acquire("a", 5000)
-    assert isinstance(acq, Acquired)
-    tick = int(client.time()[0]) * 1000 - 3000
-    reg = store.register("a", acq.epoch, [("job", True)], tick_floors={"job": tick - 1})
-    assert reg is not None
-    req = {"schedule": "job", "history_limit": 100, "next_tick_ms": None, "outage": None}
-    items = [(tick, "doubt"), (tick + 1000, "run")]
-    for _ in range(2):  # a retried call is answered as the first
-        [batch] = store.claim_many("a", acq.epoch, [{**req, "items": items}])
-        assert [(r.status, r.fence) for r in batch.results] == [("missed", 0), ("run", 1)]
-    [record] = [h for h in store.history("job") if h["tick"] == tick]
-    assert (record["status"], record["doubt"]) == ("missed", True)
-    assert "fence" not in record
-
 
 # -- real clocks, real data loss -------------------------------------------------------------
 
@@ -169,7 +98,7 @@ def test_host_crash_losing_the_last_second_dispatches_nothing_twice(
             aof_redis.crash_to(snapshot)
             client = aof_redis.client()
             store = Store(client, namespace)
-            kept = {int(t) for t in client.hkeys(store.runs_key("sec"))}
+            kept = {int(t) for t in client.hkeys(store.keys.runs("sec"))}
             lost_claims += len(ran - kept)
             want = len(ran) + 4
 
@@ -180,7 +109,7 @@ def test_host_crash_losing_the_last_second_dispatches_nothing_twice(
     finally:
         _stop(clocks)
     assert lost_claims >= 3, "the crash lost no claims: the test proves nothing"
-    records = {int(h["tick"]): h for h in store.history("sec", 1000)}
+    records = {int(h["tick"]): h for h in history(store.redis, store.ns, "sec", 1000)}
     _check_ledger(read_ledger(ledger_path), records)
     changed = [ln for c in clocks for ln in c.events("redis_server_changed")]
     assert changed, "no clock noticed the restarted server"
@@ -215,13 +144,13 @@ def test_the_active_clock_dying_with_redis_runs_nothing_twice(
         ran = {r["tick"]: r for r in ticks_of(read_ledger(ledger_path), "sec")}
         client = aof_redis.client()
         store = Store(client, namespace)
-        lost = sorted(set(ran) - {int(t) for t in client.hkeys(store.runs_key("sec"))})
+        lost = sorted(set(ran) - {int(t) for t in client.hkeys(store.keys.runs("sec"))})
         wait_for(lambda: len(read_ledger(ledger_path)) >= len(ran) + 4, 20, "runs again")
         sentry.wait(lambda s: s.events("missed-runs"), 10, "the missed-run event")
     finally:
         _stop(clocks)  # a killed clock ignores the SIGTERM and waits no time
     assert lost, "the crash lost no claims: the test proves nothing"
-    records = {int(h["tick"]): h for h in store.history("sec", 1000)}
+    records = {int(h["tick"]): h for h in history(store.redis, store.ns, "sec", 1000)}
     _check_ledger(read_ledger(ledger_path), records)  # no tick twice, no fence reused
     assert all(records[t].get("doubt") for t in lost), [records.get(t) for t in lost]
     doubtful = [t for t, h in records.items() if h.get("doubt")]
@@ -243,13 +172,16 @@ def test_flushed_redis_restarts_nothing_and_fences_keep_rising(
     client = aof_redis.client()
     try:
         wait_for(lambda: len(read_ledger(ledger_path)) >= 4, 15, "first runs")
+        # both clocks must have seen the data before it goes: a clock whose first look
+        # comes after the flush cannot tell it from a new namespace (README: durability)
+        wait_for(lambda: standby_pids(client, namespace), 15, "the standby's heartbeat")
         before = len(read_ledger(ledger_path))
         client.flushall()
         wait_for(lambda: len(read_ledger(ledger_path)) >= before + 5, 15, "runs after flush")
     finally:
         _stop(clocks)
     store = Store(client, namespace)
-    records = {int(h["tick"]): h for h in store.history("sec", 1000)}
+    records = {int(h["tick"]): h for h in history(store.redis, store.ns, "sec", 1000)}
     ledger = read_ledger(ledger_path)
     after = [r for r in ticks_of(ledger, "sec") if r["tick"] >= min(records)]
     _check_ledger(after, records)
@@ -276,7 +208,7 @@ def test_claims_wait_for_a_replica_and_go_on_without_one(
         store = Store(replica.client(), namespace)
         # what the job saw is already on the replica
         last = ticks_of(read_ledger(ledger_path), "sec")[-1]["tick"]
-        assert replica.client().hexists(store.runs_key("sec"), str(last))
+        assert replica.client().hexists(store.keys.runs("sec"), str(last))
         assert not clocks[0].events("claims_not_replicated")
         replica.stop(signal.SIGKILL)
         n = len(read_ledger(ledger_path))

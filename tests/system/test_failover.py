@@ -8,11 +8,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import redis
 
-from lockclock.store import Store
 from tests.ledger import check_exactly_once
-from tests.support import ClockProcess, active_pid, read_ledger, wait_for
+from tests.support import ClockProcess, active_pid, history, read_ledger, wait_for
 
 LEASE_TTL = 1.0
 # After a kill -9 a standby takes over within one lease plus its wait step (0.5 s).
@@ -27,6 +27,7 @@ def _active(procs: list[ClockProcess], client: redis.Redis, ns: str) -> ClockPro
     return wait_for(find, 10, "an active clock")
 
 
+@pytest.mark.serial
 def test_exactly_once_through_kill_term_and_stop(
     spawn: Callable[..., ClockProcess], client: redis.Redis, namespace: str, tmp_path: Path
 ) -> None:
@@ -71,8 +72,7 @@ def test_exactly_once_through_kill_term_and_stop(
     assert len({r["pid"] for r in rows}) >= 3, "the work should have moved between clocks"
 
     # Redis's history agrees with what the jobs saw
-    store = Store(client, namespace)
-    hist = {h["tick"]: h for h in store.history("sec", 1000)}
+    hist = {h["tick"]: h for h in history(client, namespace, "sec", 1000)}
     for r in rows:
         h = hist[r["tick"]]
         assert (h["fence"], h["status"]) == (r["fence"], "ok"), h
