@@ -12,8 +12,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lockclock.store import Store  # noqa: E402
-from tests.support import ClockProcess, RedisServer, clock_env, read_ledger  # noqa: E402
+from tests.support import (  # noqa: E402
+    ClockProcess,
+    RedisServer,
+    clock_env,
+    history,
+    read_ledger,
+)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -71,7 +76,7 @@ class Rig:
         the job's first line (host time, from the ledger); refuses a duplicate dispatch."""
         rows = [r for r in read_ledger(self.ledger) if r["schedule"] == schedule]
         assert len({r["tick"] for r in rows}) == len(rows), "duplicate dispatch"
-        hist = Store(self.redis.client(), self.ns).history(schedule, 100_000)
+        hist = history(self.redis.client(), self.ns, schedule, 100_000)
         claim_ms = [float(h["late_ms"]) for h in hist if h["status"] != "missed"]
         start_ms = [(r["start"] - r["tick"] / 1000) * 1000 for r in rows]
         return claim_ms, start_ms

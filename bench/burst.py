@@ -1,6 +1,6 @@
 """1,000 schedules due at the same instant: how late are the claims?
 
-Two clocks run 1,000 schedules of `* * * * * */10` (every 10 s) for --seconds;
+Two clocks run 1,000 schedules of `*/10 * * * * *` (every 10 s) for --seconds;
 lateness is read from the run history (claim time minus tick, by Redis time).
 
     python bench/burst.py --seconds 35
@@ -13,7 +13,7 @@ import time
 
 from _common import Rig, summary
 
-from lockclock.store import Store
+from tests.support import history
 
 
 def main() -> None:
@@ -22,18 +22,17 @@ def main() -> None:
     ap.add_argument("--schedules", type=int, default=1000)
     args = ap.parse_args()
     rig = Rig()
-    rig.extra.update(MANY_SCHEDULES=str(args.schedules), MANY_CRON="* * * * * */10")
+    rig.extra.update(MANY_SCHEDULES=str(args.schedules), MANY_CRON="*/10 * * * * *")
     rig.redis.start()
     try:
         for _ in range(2):
             rig.add_clock(target="tests.apps.many_app:clock")
         time.sleep(args.seconds)
         rig.stop_clocks(timeout=30)
-        store = Store(rig.redis.client(), rig.ns)
         late: list[float] = []
         statuses: dict[str, int] = {}
         for i in range(args.schedules):
-            for h in store.history(f"s{i:04d}", 1000):
+            for h in history(rig.redis.client(), rig.ns, f"s{i:04d}", 1000):
                 late.append(float(h["late_ms"]))
                 statuses[h["status"]] = statuses.get(h["status"], 0) + 1
         print(f"{args.schedules} schedules every 10 s, runs by outcome: {statuses}")

@@ -28,7 +28,7 @@ import time
 
 from _common import Rig
 
-from lockclock.store import Store
+from lockclock.coordination.keys import Keys
 from tests.support import (
     RedisServer,
     active_pid,
@@ -36,6 +36,7 @@ from tests.support import (
     read_ledger,
     wait_for,
 )
+from tests.support import history as rig_history
 
 
 def crash_trials(trials: int, *, with_active: bool) -> None:
@@ -54,15 +55,14 @@ def crash_trials(trials: int, *, with_active: bool) -> None:
                 active.signal(signal.SIGKILL)
             rig.redis.crash_to(snap)
             ran = {r["tick"] for r in read_ledger(rig.ledger)}
-            store = Store(rig.redis.client(), rig.ns)
-            kept = {int(t) for t in store.redis.hkeys(store.runs_key("sec"))}
+            kept = {int(t) for t in rig.redis.client().hkeys(Keys(rig.ns).runs("sec"))}
             lost.append(len(ran - kept - gone))
             gone |= ran - kept
             if with_active:
                 rig.add_clock()  # the platform restarts it
         time.sleep(4)
         rig.stop_clocks()  # those killed are past signals and waits already
-        history = Store(rig.redis.client(), rig.ns).history("sec", 100_000)
+        history = rig_history(rig.redis.client(), rig.ns, "sec", 100_000)
     finally:
         rig.close()
     ticks = [r["tick"] for r in read_ledger(rig.ledger)]
@@ -101,8 +101,7 @@ def failover_trials(trials: int, wait_replicas: int, lag_s: float) -> None:
             rig.redis.stop(signal.SIGKILL)
             replica.client().replicaof("NO", "ONE")
             ran = {r["tick"] for r in read_ledger(rig.ledger)}
-            store = Store(replica.client(), rig.ns)
-            kept = {int(t) for t in store.redis.hkeys(store.runs_key("sec"))}
+            kept = {int(t) for t in replica.client().hkeys(Keys(rig.ns).runs("sec"))}
             lost.append(len(ran - kept))
         finally:
             rig.close()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import _common  # noqa: F401  (puts the repository on sys.path)
 
-from tests.test_scaling import commands_per_second
+from tests.system.test_scaling import commands_per_second
 
 
 def main() -> None:

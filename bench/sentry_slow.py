@@ -18,7 +18,7 @@ import time
 
 from _common import Rig, percentile, summary
 
-from lockclock.store import Store
+from lockclock.coordination.keys import Keys
 from tests.sentry_receiver import SentryReceiver
 from tests.support import free_port, read_ledger, wait_for
 
@@ -33,7 +33,7 @@ def one_run(state: str, seconds: float) -> tuple[list[float], list[float], int]:
             client = rig.redis.client()
             now_ms = int(time.time() * 1000)
             client.hset(
-                Store(client, rig.ns).key("hwm"),
+                Keys(rig.ns).hwm,
                 mapping={"a_skip": now_ms - 10_000, "a_latest": now_ms - 10_000,
                          "minutely": now_ms - 180_000},
             )  # fmt: skip

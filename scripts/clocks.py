@@ -1,18 +1,20 @@
-"""Run N clocks locally the way a platform's process manager would.
+"""Run N clocks (and M workers) locally the way a platform's process manager would.
 
 Unlike honcho or foreman, which stop everything when one process exits, this
-restarts a clock that dies (after a second, like a crashed dyno), so you can
-kill -9 either clock and watch the other take over:
+restarts a process that dies (after a second, like a crashed dyno), so you can
+kill -9 any of them and watch the others take over:
 
-    python scripts/clocks.py --clocks 2 examples.app
+    python scripts/clocks.py --clocks 2 --workers 2 examples.app
+    python scripts/clocks.py --clocks 0 --web 2 examples.web_app:app   # embedded
 
-Each clock gets DYNO=clock.N; Ctrl-C or SIGTERM stops them all, gracefully.
+Each gets DYNO=clock.N or worker.N; Ctrl-C or SIGTERM stops them all, gracefully.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -29,17 +31,24 @@ def say(name: str, line: str) -> None:
         sys.stdout.flush()
 
 
-def supervise(n: int, target: str, procs: dict[int, subprocess.Popen[bytes]]) -> None:
-    name = f"clock.{n}"
+def command_for(name: str, target: str) -> list[str]:
+    if name.startswith("web."):  # an ASGI app that embeds the clock, on port 8000 + N
+        port = str(8000 + int(name.split(".")[1]))
+        return [sys.executable, "-m", "uvicorn", target, "--port", port, "--log-level", "warning"]
+    command = "worker" if name.startswith("worker.") else "run"
+    return [sys.executable, "-m", "lockclock", command, target]
+
+
+def supervise(name: str, target: str, procs: dict[str, subprocess.Popen[bytes]]) -> None:
     while not stopping.is_set():
         env = {**os.environ, "DYNO": name, "PYTHONUNBUFFERED": "1"}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "lockclock", "run", target],
+            command_for(name, target),
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
-        procs[n] = proc
+        procs[name] = proc
         say("system", f"{name} started (pid={proc.pid})")
         assert proc.stdout is not None
         for raw in proc.stdout:
@@ -54,12 +63,19 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("target", help="MODULE[:ATTR] as for lockclock run")
     ap.add_argument("--clocks", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=0)
+    ap.add_argument("--web", type=int, default=0, help="web processes: TARGET is an ASGI app")
     args = ap.parse_args()
-    procs: dict[int, subprocess.Popen[bytes]] = {}
+    if args.web and not os.environ.get("LOCKCLOCK_API_TOKEN"):
+        os.environ["LOCKCLOCK_API_TOKEN"] = secrets.token_hex(16)
+    if args.web:
+        say("system", f"dashboard: http://127.0.0.1:8001/lockclock/ui/ (and :{8000 + args.web})")
+        say("system", f"log in with LOCKCLOCK_API_TOKEN={os.environ['LOCKCLOCK_API_TOKEN']}")
+    procs: dict[str, subprocess.Popen[bytes]] = {}
 
     def stop(_sig: int, _frame: object) -> None:
         if not stopping.is_set():
-            say("system", "stopping all clocks")
+            say("system", "stopping all processes")
         stopping.set()
         for p in list(procs.values()):
             if p.poll() is None:
@@ -67,9 +83,12 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    names = [f"clock.{n}" for n in range(1, args.clocks + 1)]
+    names += [f"worker.{n}" for n in range(1, args.workers + 1)]
+    names += [f"web.{n}" for n in range(1, args.web + 1)]
     threads = [
-        threading.Thread(target=supervise, args=(n, args.target, procs), daemon=True)
-        for n in range(1, args.clocks + 1)
+        threading.Thread(target=supervise, args=(name, args.target, procs), daemon=True)
+        for name in names
     ]
     for t in threads:
         t.start()
