@@ -35,6 +35,8 @@ try:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.remote.webdriver import WebDriver
     from selenium.webdriver.remote.webelement import WebElement
+    from selenium.webdriver.support.expected_conditions import staleness_of
+    from selenium.webdriver.support.wait import WebDriverWait
 except ImportError:  # pragma: no cover - reported by the browser fixture
     webdriver = None  # type: ignore[assignment]
 
@@ -102,8 +104,13 @@ class Browser:
         return str(self.one(css).text)
 
     def login(self, token: str) -> None:
+        """Send the login form, and wait for the page it leads to: a click returns before
+        the browser has followed the POST, and a navigation right after would cancel it."""
+        page = self.one("html")
         self.one("input[name=token]").send_keys(token)
         self.one("form.login button").click()
+        WebDriverWait(self.driver, 10).until(staleness_of(page))
+        wait_for(lambda: self.heading(), 10, "the page after logging in")
 
     def submit(self, action: str, reason: str) -> str:
         """Fill in a schedule page's form and send it; the flash message it leads to."""
