@@ -27,6 +27,9 @@ Every key of a namespace carries it as a hash tag, so each script's keys share o
     {lockclock}:workers            zset    worker id -> its lease's expiry (an inline
                                            clock is a worker too)
     {lockclock}:worker:<id>        hash    info (JSON), queues (comma-separated)
+    {lockclock}:reachable          hash    seen_ms: the last lease call or worker beat;
+                                           since_ms: the end of the last gap between
+                                           them past a worker's beat (prelude.lua)
     {lockclock}:worker:<id>:runs   set     "schedule<TAB>tick" of the runs it started
     {lockclock}:outages:<schedule> list    outage windows (JSON), newest first, last 100
     {lockclock}:next               hash    schedule -> next tick (for status)
@@ -135,6 +138,10 @@ class Keys:
     @property
     def workers(self) -> str:
         return self.key("workers")
+
+    @property
+    def reachable(self) -> str:
+        return self.key("reachable")
 
     def worker(self, worker_id: str) -> str:
         return self.key("worker", worker_id)

@@ -16,6 +16,8 @@ from .scripts import load
 
 # How long a release signal waits for a standby to pick it up.
 SIGNAL_TTL_MS = 60_000
+# The workers' lease (Settings.worker_lease_s) when a caller does not say.
+DEFAULT_WORKER_LEASE_MS = 3000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,12 +61,19 @@ class Lease:
         self._release = load(client, "release")
 
     def acquire(
-        self, clock_id: str, ttl_ms: int, *, epoch_floor: int = 0
+        self,
+        clock_id: str,
+        ttl_ms: int,
+        *,
+        epoch_floor: int = 0,
+        worker_lease_ms: int = DEFAULT_WORKER_LEASE_MS,
     ) -> Acquired | Held | LayoutRefused:
+        """Each try, like each renewal, tells Redis it was within reach (`note_reachable`
+        in prelude.lua): the worker leases are judged against that."""
         k = self.keys
         r = self._acquire(
-            keys=[k.lease, k.epoch, k.lease_signal, k.lease_last, k.layout],
-            args=[clock_id, ttl_ms, epoch_floor, LAYOUT_VERSION],
+            keys=[k.lease, k.epoch, k.lease_signal, k.lease_last, k.layout, k.reachable],
+            args=[clock_id, ttl_ms, epoch_floor, LAYOUT_VERSION, worker_lease_ms],
         )
         if r[0] == "layout":
             return LayoutRefused(found=str(r[1]))
@@ -80,10 +89,19 @@ class Lease:
             )
         return Held(holder=str(r[1]), pttl_ms=int(r[2]), now_ms=int(r[3]))
 
-    def renew(self, clock_id: str, epoch: int, ttl_ms: int) -> tuple[bool, int]:
+    def renew(
+        self,
+        clock_id: str,
+        epoch: int,
+        ttl_ms: int,
+        *,
+        worker_lease_ms: int = DEFAULT_WORKER_LEASE_MS,
+    ) -> tuple[bool, int]:
         """(still ours, Redis time)."""
+        k = self.keys
         r = self._renew(
-            keys=[self.keys.lease, self.keys.lease_last], args=[clock_id, epoch, ttl_ms]
+            keys=[k.lease, k.lease_last, k.reachable],
+            args=[clock_id, epoch, ttl_ms, worker_lease_ms],
         )
         return int(r[0]) == 1, int(r[1])
 

@@ -53,14 +53,23 @@ class Reaper:
         self._reap_entry = load(client, "reap_entry")
         self._promote = load(client, "promote")
 
-    def due(self, now_ms: int, limit: int = 100) -> tuple[list[str], list[tuple[str, int]]]:
+    def due(
+        self, now_ms: int, worker_lease_ms: int, limit: int = 100
+    ) -> tuple[list[str], list[tuple[str, int]]]:
         """Workers whose lease lapsed by `now_ms`, and delayed runs due by then: one round
-        trip, the steady-state cost of reaping."""
+        trip, the steady-state cost of reaping.
+
+        Within one worker lease after a gap nobody reached Redis in (`note_reachable`
+        in prelude.lua: a stall, a restart, a cut-off), no worker counts as dead: their
+        leases lapsed because they could not beat, and they are beating again."""
         k = self.keys
         with self.redis.pipeline(transaction=False) as p:
             p.zrangebyscore(k.workers, "-inf", now_ms, start=0, num=20)
             p.zrangebyscore(k.delayed, "-inf", now_ms, start=0, num=limit)
-            dead, delayed = p.execute()
+            p.hget(k.reachable, "since_ms")
+            dead, delayed, since = p.execute()
+        if now_ms < int(since or 0) + worker_lease_ms:
+            dead = []
         return [str(w) for w in dead], [_split(str(m)) for m in delayed]
 
     def _record(self, schedule: str, tick_ms: int) -> RunRecord | None:

@@ -52,12 +52,12 @@ class WorkerRegistry:
         self._beat = load(client, "beat")
 
     def beat(self, info: WorkerInfo, ttl_ms: int, *, register: bool = False) -> tuple[bool, int]:
-        """Register, or renew the lease; (still ours, Redis time). A lapsed lease is not
-        renewed: the worker must come back under a new id."""
+        """Register, or renew the lease; (still ours, Redis time). A lease the reaper took
+        is not renewed: the worker must come back under a new id."""
         k = self.keys
         with self.redis.pipeline(transaction=False) as p:
             self._beat(
-                keys=[k.workers, k.worker(info.id)],
+                keys=[k.workers, k.worker(info.id), k.reachable],
                 args=[info.id, ttl_ms, json.dumps(asdict(info), sort_keys=True), int(register)],
                 client=p,
             )

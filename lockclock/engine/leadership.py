@@ -68,12 +68,12 @@ class Leadership:
         self.epoch: int | None = None
         self.started_ms = int(time.time() * 1000)
         self.ttl_ms = int(settings.lease_ttl_s * 1000)
+        self._worker_lease_ms = int(settings.worker_lease_s * 1000)
         self._renew_every_s = settings.lease_ttl_s / 4
         self.next_renew = 0.0
         self._next_heartbeat = 0.0
         self._hold_until = 0.0
         self._lease_until = 0.0  # monotonic: our lease cannot have lapsed before this
-        self.last_round_trip_s = 0.0  # of the last acquire or renewal: a stall shows here
         self._log = EventLog("lockclock.clock", clock=clock_id)
 
     @property
@@ -133,8 +133,12 @@ class Leadership:
             stop.wait(min(self._hold_until - time.monotonic(), 0.5))
             return None
         sent = time.monotonic()
-        res = self.store.lease.acquire(self.clock_id, self.ttl_ms, epoch_floor=self.floors.epoch)
-        self.last_round_trip_s = time.monotonic() - sent  # a stall before we took over too
+        res = self.store.lease.acquire(
+            self.clock_id,
+            self.ttl_ms,
+            epoch_floor=self.floors.epoch,
+            worker_lease_ms=self._worker_lease_ms,
+        )
         if isinstance(res, LayoutRefused):
             raise LayoutError(layout_refused(self.settings.namespace, res.found))
         self.time.observe(res.now_ms, sent, time.monotonic())
@@ -183,8 +187,9 @@ class Leadership:
         """Renew (every quarter lease); False once the lease is not ours."""
         assert self.epoch is not None
         sent = time.monotonic()
-        ok, now_ms = self.store.lease.renew(self.clock_id, self.epoch, self.ttl_ms)
-        self.last_round_trip_s = time.monotonic() - sent
+        ok, now_ms = self.store.lease.renew(
+            self.clock_id, self.epoch, self.ttl_ms, worker_lease_ms=self._worker_lease_ms
+        )
         self.time.observe(now_ms, sent, time.monotonic())
         if not ok:
             self.lost("renewal refused: the lease lapsed or was taken")

@@ -164,7 +164,6 @@ class ClockLoop:
                 self._standby_step()
             if self._backoff:
                 self._log.info("redis_available")
-                self.reaper.spare_workers()
             self._backoff = 0.0
         except AUTH_ERRORS as exc:
             raise RedisAuthError(auth_message(exc)) from None

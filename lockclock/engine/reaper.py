@@ -29,14 +29,7 @@ class Reaper:
         self.hooks = hooks
         self.worker_lease_s = worker_lease_s
         self._next = 0.0
-        self._spare_until = 0.0  # monotonic: no worker counts as dead before this
         self._log = EventLog("lockclock.clock", clock=leadership.clock_id)
-
-    def spare_workers(self) -> None:
-        """Redis was out of our reach (an error, or a stalled answer), and likely of the
-        workers' too: their leases may have lapsed with nobody dead. Give them one lease
-        (and a beat) to renew first."""
-        self._spare_until = time.monotonic() + self.worker_lease_s * 4 / 3
 
     def step(self, *, at_once: bool = False) -> None:
         started = time.monotonic()
@@ -45,13 +38,7 @@ class Reaper:
         self._next = started + REAP_EVERY_S
         lead = self.leadership
         reaper = self.store.reaper
-        dead, delayed = reaper.due(lead.time.now_ms())
-        slowest = max(lead.last_round_trip_s, time.monotonic() - started)
-        if slowest > self.worker_lease_s / 3:
-            # Redis stalled under us without an error: the workers' beats waited too
-            self.spare_workers()
-        if time.monotonic() < self._spare_until:
-            dead = []
+        dead, delayed = reaper.due(lead.time.now_ms(), int(self.worker_lease_s * 1000))
         for worker in dead:
             done, complete = reaper.reap_worker(worker, lead.floors.fence)
             for r in done:

@@ -175,6 +175,42 @@ def test_a_redis_outage_longer_than_the_worker_lease_moves_no_run(
     assert [t.end for t in the_run(client, namespace, "steps").attempt_list()] == ["ok"]
 
 
+def test_a_clock_taking_over_during_a_redis_stall_moves_no_run(
+    spawn: Callable[..., ClockProcess],
+    client: redis.Redis,
+    redis_server: RedisServer,
+    namespace: str,
+    tmp_path: Path,
+) -> None:
+    """The active clock dies and Redis stalls before anyone took over; a new clock starts
+    during the stall and takes the lease as soon as Redis answers. That clock never saw
+    the worker's lease before it lapsed, nor an error of its own before (its first call
+    may only have waited): Redis itself noted the gap, so the new clock spares the live
+    worker, whose run goes on in its first attempt, every step once."""
+    ledger = tmp_path / "runs.jsonl"
+    fleet = fleet_of(spawn, ledger, WORKER_SCHEDULES="steps", WORKER_STEPS="12")
+    due_long_ago(client, namespace, "steps")
+    worker = fleet.worker()
+    first = fleet.clock()
+    wait_for(lambda: busy_at_step(ledger, 3), 20, "step 3")
+    first.signal(signal.SIGKILL)
+    redis_server.signal(signal.SIGSTOP)
+    try:
+        taker = fleet.clock()  # its process starts; its first call waits on Redis
+        time.sleep(2.5)  # past the dead clock's lease (2 s) and the worker's (1 s)
+    finally:
+        redis_server.signal(signal.SIGCONT)
+    wait_for(lambda: taker.events("lease_acquired"), 20, "the new clock to take over")
+    wait_for(lambda: the_run(client, namespace, "steps").status == "ok", 30, "the outcome")
+    fleet.stop([taker, worker])
+    assert "how=expired" in taker.events("lease_acquired")[0]
+    counts = Counter(r["step"] for r in steps(ledger, "step"))
+    assert counts == Counter(range(12)), counts
+    assert {r["attempt"] for r in steps(ledger, "step")} == {1}
+    assert not worker.events("worker_lease_lost") and not taker.events("run_redelivered")
+    assert [t.end for t in the_run(client, namespace, "steps").attempt_list()] == ["ok"]
+
+
 def test_a_zombies_saves_are_refused(
     spawn: Callable[..., ClockProcess], client: redis.Redis, namespace: str, tmp_path: Path
 ) -> None:

@@ -29,11 +29,21 @@ from tests.support import RedisServer
 QUEUE = "default"
 
 
+# The worker lease the reaper judges by in these tests: the short-lived workers' own.
+LEASE_MS = 200
+
+
 @pytest.fixture
 def store(redis_server: RedisServer, namespace: str) -> Store:
     s = Store(connect(redis_server.url, socket_timeout=2), namespace)
     s.runs.ensure_groups([QUEUE])
+    reachable_all_along(s)
     return s
+
+
+def reachable_all_along(store: Store) -> None:
+    """As if lease calls and beats had reached Redis without a gap until now."""
+    store.redis.hset(store.keys.reachable, mapping={"seen_ms": now_ms(store.redis), "since_ms": 0})
 
 
 @pytest.fixture
@@ -175,11 +185,42 @@ def test_a_lapsed_lease_the_reaper_has_not_touched_is_renewed_and_keeps_its_runs
     d = read_one(store, blocking, "w1")
     assert isinstance(store.runs.start("w1", d), Started)
     time.sleep(0.3)
-    assert store.reaper.due(now_ms(store.redis))[0] == ["w1"]  # lapsed
+    assert store.reaper.due(now_ms(store.redis), LEASE_MS)[0] == ["w1"]  # lapsed
     assert store.workers.beat(_info("w1"), 60_000)[0] is True
     done, _ = store.reaper.reap_worker("w1", fence_floor=0)
     assert done and {r.outcome for r in done} == {"alive"}  # the run, and its entry
     assert finish(store, "w1", tick, fence) == "ok"
+
+
+@pytest.mark.parametrize("gap", ["stall", "lost_writes"])
+def test_no_worker_counts_as_dead_for_a_lease_after_a_gap_nobody_reached_redis_in(
+    store: Store, gap: str
+) -> None:
+    """Redis stalled (or restarted, or a crash lost its last writes) for longer than a
+    worker's beat interval: the leases that lapsed meanwhile prove nobody dead. Redis
+    itself sees the gap between lease calls and beats, so even a clock that was not
+    there before (it took over during the stall) spares the workers for one lease."""
+    register(store, "w1", ttl_ms=LEASE_MS)
+    if gap == "stall":
+        time.sleep(LEASE_MS * 1.5 / 1000)  # nobody reaches Redis; w1's lease lapses
+    else:
+        time.sleep(LEASE_MS * 1.5 / 1000)
+        store.redis.delete(store.keys.reachable)  # and the crash took the notes with it
+    assert store.lease.acquire("new-clock", 2000, worker_lease_ms=LEASE_MS)
+    assert store.reaper.due(now_ms(store.redis), LEASE_MS)[0] == []  # spared
+    time.sleep(LEASE_MS * 1.2 / 1000)  # w1 did not beat in its lease: it is dead
+    assert store.reaper.due(now_ms(store.redis), LEASE_MS)[0] == ["w1"]
+
+
+def test_a_worker_that_dies_while_others_reach_redis_is_dead_when_its_lease_lapses(
+    store: Store,
+) -> None:
+    register(store, "dead", ttl_ms=LEASE_MS)
+    until = time.monotonic() + LEASE_MS * 1.5 / 1000
+    while time.monotonic() < until:  # the active clock renews; "dead" beats no more
+        store.lease.acquire("clock", 2000, worker_lease_ms=LEASE_MS)
+        time.sleep(LEASE_MS / 6000)
+    assert store.reaper.due(now_ms(store.redis), LEASE_MS)[0] == ["dead"]
 
 
 def test_once_the_reaper_took_a_lapsed_lease_it_is_never_renewed(
@@ -213,7 +254,7 @@ def test_a_worker_leaving_runs_redis_says_it_holds_hands_them_to_the_reaper(
     d = read_one(store, blocking, "w1")
     assert isinstance(store.runs.start("w1", d), Started)
     assert store.workers.deregister("w1", [QUEUE]) == 2  # the run, and its read entry
-    dead, _ = store.reaper.due(now_ms(store.redis))
+    dead, _ = store.reaper.due(now_ms(store.redis), LEASE_MS)
     assert dead == ["w1"]
     done, complete = store.reaper.reap_worker("w1", fence_floor=0)
     assert complete and [(r.outcome, r.attempt) for r in done] == [("redelivered", 2)]
@@ -237,7 +278,7 @@ def test_a_dead_workers_run_goes_to_another_under_a_higher_fence(
     d = read_one(store, blocking, "dead")
     assert d.tick_ms == base - 1000 and isinstance(store.runs.start("dead", d), Started)
     time.sleep(0.3)
-    dead, _ = store.reaper.due(now_ms(store.redis))
+    dead, _ = store.reaper.due(now_ms(store.redis), LEASE_MS)
     assert dead == ["dead"]
     done, complete = store.reaper.reap_worker("dead", fence_floor=0)
     assert complete and [(r.outcome, r.attempt) for r in done] == [("redelivered", 2)]
@@ -415,7 +456,7 @@ def test_a_failed_attempt_with_retries_left_runs_again_after_its_backoff(
     assert finish(store, "w1", tick, f1, "error") == "retry"
     assert record(store, tick).status == "queued"
     time.sleep(0.15)
-    _, delayed = store.reaper.due(now_ms(store.redis))
+    _, delayed = store.reaper.due(now_ms(store.redis), LEASE_MS)
     assert delayed == [("s", tick)]
     promoted = store.reaper.promote("s", tick, fence_floor=0)
     assert promoted.outcome == "queued" and promoted.fence > f1

@@ -2,9 +2,10 @@
 -- Idempotent: a retried call by the holder gets its own epoch back.
 -- The floor keeps epochs increasing when Redis lost the counter (a crash with AOF
 -- everysec, a failover to a lagging replica, a flushed server).
-local lease_key, epoch_key, signal_key, last_key, layout_key =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local clock, ttl, epoch_floor, layout = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local lease_key, epoch_key, signal_key, last_key, layout_key, reach_key =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local clock, ttl, epoch_floor, layout, worker_lease_ms = ARGV[1], tonumber(ARGV[2]),
+  tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
 -- Returns {1, epoch, now_ms, prev_clock, prev_epoch, prev_renewed_ms, prev_expires_ms,
 --          prev_released_ms}
 --      or {0, holder clock, holder pttl ms, now_ms}
@@ -14,6 +15,7 @@ if other_layout then
   return {'layout', other_layout}
 end
 local now = now_ms()
+note_reachable(reach_key, now, worker_lease_ms)
 local cur = redis.call('HMGET', lease_key, 'clock', 'epoch')
 if cur[1] then
   if cur[1] == clock then

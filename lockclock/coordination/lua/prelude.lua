@@ -24,6 +24,23 @@ local function next_above(counter_key, floor)
   return value
 end
 
+-- Whether Redis was within reach, seen from Redis itself: every lease call and worker
+-- beat notes its time (`seen_ms`). A gap between two of them longer than a worker's
+-- beat interval (a third of its lease) means nobody reached Redis meanwhile (it was
+-- stopped, restarting, cut off, or lost its last writes in a crash): long enough for a
+-- worker lease to lapse with nobody dead. `since_ms` marks the gap's end, and the reaper
+-- spares every worker for one lease after it (reaping.py). An outage of O ms, or a
+-- crash losing O ms of writes, can lapse a lease only if O exceeds the beat interval,
+-- and then it leaves a gap of at least O. A Redis that lost the hash counts as a gap.
+local function note_reachable(reach_key, now, worker_lease_ms)
+  local seen = tonumber(redis.call('HGET', reach_key, 'seen_ms') or '0')
+  if now - seen > worker_lease_ms / 3 then
+    redis.call('HSET', reach_key, 'seen_ms', now, 'since_ms', now)
+  else
+    redis.call('HSET', reach_key, 'seen_ms', now)
+  end
+end
+
 -- The namespace's key layout (keys.py): the version this script was written for is
 -- recorded on first use; any other version recorded there is refused, so two versions
 -- of lockclock never fire the same tick under different keys. Returns the version
