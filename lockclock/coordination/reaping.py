@@ -36,6 +36,13 @@ class Reaped:
     reason: str = ""
 
 
+@dataclass(frozen=True, kw_only=True)
+class Due:
+    dead: list[str]  # workers whose lease lapsed while others reached Redis
+    spared: list[str]  # workers whose lease lapsed in or just after a gap: undecided
+    delayed: list[tuple[str, int]]  # (schedule, tick) of runs whose delay is over
+
+
 def _member(schedule: str, tick_ms: int) -> str:
     return f"{schedule}\t{tick_ms}"
 
@@ -53,24 +60,25 @@ class Reaper:
         self._reap_entry = load(client, "reap_entry")
         self._promote = load(client, "promote")
 
-    def due(
-        self, now_ms: int, worker_lease_ms: int, limit: int = 100
-    ) -> tuple[list[str], list[tuple[str, int]]]:
-        """Workers whose lease lapsed by `now_ms`, and delayed runs due by then: one round
-        trip, the steady-state cost of reaping.
+    def due(self, now_ms: int, worker_lease_ms: int, limit: int = 100) -> Due:
+        """What is due by `now_ms`: one round trip, the steady-state cost of reaping.
 
         Within one worker lease after a gap nobody reached Redis in (`note_reachable`
-        in prelude.lua: a stall, a restart, a cut-off), no worker counts as dead: their
-        leases lapsed because they could not beat, and they are beating again."""
+        in prelude.lua: a stall, a restart, a cut-off, or everyone gone at once), a
+        lapsed worker is not yet dead: it may only have been unable to beat."""
         k = self.keys
         with self.redis.pipeline(transaction=False) as p:
             p.zrangebyscore(k.workers, "-inf", now_ms, start=0, num=20)
             p.zrangebyscore(k.delayed, "-inf", now_ms, start=0, num=limit)
             p.hget(k.reachable, "since_ms")
-            dead, delayed, since = p.execute()
-        if now_ms < int(since or 0) + worker_lease_ms:
-            dead = []
-        return [str(w) for w in dead], [_split(str(m)) for m in delayed]
+            lapsed, delayed, since = p.execute()
+        workers = [str(w) for w in lapsed]
+        spared = now_ms < int(since or 0) + worker_lease_ms
+        return Due(
+            dead=[] if spared else workers,
+            spared=workers if spared else [],
+            delayed=[_split(str(m)) for m in delayed],
+        )
 
     def _record(self, schedule: str, tick_ms: int) -> RunRecord | None:
         raw = self.redis.hget(self.keys.runs(schedule), str(tick_ms))

@@ -69,7 +69,10 @@ class Leadership:
         self.started_ms = int(time.time() * 1000)
         self.ttl_ms = int(settings.lease_ttl_s * 1000)
         self._worker_lease_ms = int(settings.worker_lease_s * 1000)
-        self._renew_every_s = settings.lease_ttl_s / 4
+        # Every quarter lease, and at least twice per worker beat interval: Redis then
+        # hears from the active clock often enough that a gap past a beat interval means
+        # nobody reached it (note_reachable in prelude.lua), even with every worker gone.
+        self._renew_every_s = min(settings.lease_ttl_s / 4, settings.worker_lease_s / 6)
         self.next_renew = 0.0
         self._next_heartbeat = 0.0
         self._hold_until = 0.0
@@ -184,7 +187,8 @@ class Leadership:
         return time.monotonic() >= self.next_renew
 
     def renew(self) -> bool:
-        """Renew (every quarter lease); False once the lease is not ours."""
+        """Renew (every quarter lease, or sixth of a worker lease if shorter); False once
+        the lease is not ours."""
         assert self.epoch is not None
         sent = time.monotonic()
         ok, now_ms = self.store.lease.renew(

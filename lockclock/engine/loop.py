@@ -94,6 +94,7 @@ class ClockLoop:
         self._stop_at = 0.0
         self._backoff = 0.0
         self._upgrade_checked = False
+        self._claims_held = False  # just took over, with lapsed workers undecided
         self._log = EventLog("lockclock.clock", clock=self.clock_id)
 
     def _default_executor(self, schedules: dict[str, Schedule], blocking: redis.Redis) -> Executor:
@@ -177,6 +178,11 @@ class ClockLoop:
             # before it too: a dead holder's runs end (lost, or handed on) first, so that
             # the claim's overlap rule is not decided by a run nobody is running
             self._reap(at_once=True)
+            self._claims_held = self.reaper.undecided
+            if self._claims_held:
+                # Redis was out of everyone's reach, or everyone was gone: a lapsed
+                # worker may be alive or dead, and its runs decide what overlaps
+                self._log.info("claims_held", until="the lapsed workers beat or are reaped")
 
     def _active_step(self) -> None:
         renewed = self.leadership.renewal_due()
@@ -185,13 +191,17 @@ class ClockLoop:
             return
         if renewed:
             self._reap()
+            self._claims_held = self._claims_held and self.reaper.undecided
             if not self._operators_step():
                 self._step_down()
                 return
+        wait_s = self.leadership.next_renew - time.monotonic()
+        if self._claims_held:  # see _standby_step: a worker lease at most, then catch-up
+            self._stop.wait(max(wait_s, 0.0))
+            return
         if not self.dispatcher.fire_due(self.leadership.time.now_ms()):
             self._step_down()
             return
-        wait_s = self.leadership.next_renew - time.monotonic()
         due_ms = self.dispatcher.next_due_ms()
         if due_ms is not None:
             wait_s = min(wait_s, (due_ms - self.leadership.time.now_ms()) / 1000)

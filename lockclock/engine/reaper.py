@@ -29,6 +29,9 @@ class Reaper:
         self.hooks = hooks
         self.worker_lease_s = worker_lease_s
         self._next = 0.0
+        # lapsed workers not yet known dead or alive (see Reaper.due): their runs
+        # still look running, so a clock that just took over claims nothing until then
+        self.undecided = False
         self._log = EventLog("lockclock.clock", clock=leadership.clock_id)
 
     def step(self, *, at_once: bool = False) -> None:
@@ -38,15 +41,16 @@ class Reaper:
         self._next = started + REAP_EVERY_S
         lead = self.leadership
         reaper = self.store.reaper
-        dead, delayed = reaper.due(lead.time.now_ms(), int(self.worker_lease_s * 1000))
-        for worker in dead:
+        due = reaper.due(lead.time.now_ms(), int(self.worker_lease_s * 1000))
+        self.undecided = bool(due.spared)
+        for worker in due.dead:
             done, complete = reaper.reap_worker(worker, lead.floors.fence)
             for r in done:
                 self._report(r)
             if complete:
                 reaper.forget_worker(worker, lead.time.now_ms())
                 self._log.warning("worker_reaped", worker=worker, runs=len(done))
-        for schedule, tick in delayed:
+        for schedule, tick in due.delayed:
             r = reaper.promote(schedule, tick, lead.floors.fence)
             if r.outcome == "queued":
                 lead.floors.fence = max(lead.floors.fence, r.fence)

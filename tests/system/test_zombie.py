@@ -22,7 +22,9 @@ from tests.support import ClockProcess, RedisServer, read_ledger, wait_for
 
 
 class BelievesItHoldsTheLease(Lease):
-    def renew(self, clock_id: str, epoch: int, ttl_ms: int) -> tuple[bool, int]:
+    def renew(
+        self, clock_id: str, epoch: int, ttl_ms: int, *, worker_lease_ms: int = 0
+    ) -> tuple[bool, int]:
         sec, usec = self.redis.time()
         return True, int(sec) * 1000 + int(usec) // 1000
 

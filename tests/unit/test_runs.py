@@ -185,7 +185,7 @@ def test_a_lapsed_lease_the_reaper_has_not_touched_is_renewed_and_keeps_its_runs
     d = read_one(store, blocking, "w1")
     assert isinstance(store.runs.start("w1", d), Started)
     time.sleep(0.3)
-    assert store.reaper.due(now_ms(store.redis), LEASE_MS)[0] == ["w1"]  # lapsed
+    assert store.reaper.due(now_ms(store.redis), LEASE_MS).dead == ["w1"]  # lapsed
     assert store.workers.beat(_info("w1"), 60_000)[0] is True
     done, _ = store.reaper.reap_worker("w1", fence_floor=0)
     assert done and {r.outcome for r in done} == {"alive"}  # the run, and its entry
@@ -207,9 +207,10 @@ def test_no_worker_counts_as_dead_for_a_lease_after_a_gap_nobody_reached_redis_i
         time.sleep(LEASE_MS * 1.5 / 1000)
         store.redis.delete(store.keys.reachable)  # and the crash took the notes with it
     assert store.lease.acquire("new-clock", 2000, worker_lease_ms=LEASE_MS)
-    assert store.reaper.due(now_ms(store.redis), LEASE_MS)[0] == []  # spared
+    due = store.reaper.due(now_ms(store.redis), LEASE_MS)
+    assert (due.dead, due.spared) == ([], ["w1"])  # not yet known dead
     time.sleep(LEASE_MS * 1.2 / 1000)  # w1 did not beat in its lease: it is dead
-    assert store.reaper.due(now_ms(store.redis), LEASE_MS)[0] == ["w1"]
+    assert store.reaper.due(now_ms(store.redis), LEASE_MS).dead == ["w1"]
 
 
 def test_a_worker_that_dies_while_others_reach_redis_is_dead_when_its_lease_lapses(
@@ -220,7 +221,7 @@ def test_a_worker_that_dies_while_others_reach_redis_is_dead_when_its_lease_laps
     while time.monotonic() < until:  # the active clock renews; "dead" beats no more
         store.lease.acquire("clock", 2000, worker_lease_ms=LEASE_MS)
         time.sleep(LEASE_MS / 6000)
-    assert store.reaper.due(now_ms(store.redis), LEASE_MS)[0] == ["dead"]
+    assert store.reaper.due(now_ms(store.redis), LEASE_MS).dead == ["dead"]
 
 
 def test_once_the_reaper_took_a_lapsed_lease_it_is_never_renewed(
@@ -254,7 +255,7 @@ def test_a_worker_leaving_runs_redis_says_it_holds_hands_them_to_the_reaper(
     d = read_one(store, blocking, "w1")
     assert isinstance(store.runs.start("w1", d), Started)
     assert store.workers.deregister("w1", [QUEUE]) == 2  # the run, and its read entry
-    dead, _ = store.reaper.due(now_ms(store.redis), LEASE_MS)
+    dead = store.reaper.due(now_ms(store.redis), LEASE_MS).dead
     assert dead == ["w1"]
     done, complete = store.reaper.reap_worker("w1", fence_floor=0)
     assert complete and [(r.outcome, r.attempt) for r in done] == [("redelivered", 2)]
@@ -278,7 +279,7 @@ def test_a_dead_workers_run_goes_to_another_under_a_higher_fence(
     d = read_one(store, blocking, "dead")
     assert d.tick_ms == base - 1000 and isinstance(store.runs.start("dead", d), Started)
     time.sleep(0.3)
-    dead, _ = store.reaper.due(now_ms(store.redis), LEASE_MS)
+    dead = store.reaper.due(now_ms(store.redis), LEASE_MS).dead
     assert dead == ["dead"]
     done, complete = store.reaper.reap_worker("dead", fence_floor=0)
     assert complete and [(r.outcome, r.attempt) for r in done] == [("redelivered", 2)]
@@ -456,7 +457,7 @@ def test_a_failed_attempt_with_retries_left_runs_again_after_its_backoff(
     assert finish(store, "w1", tick, f1, "error") == "retry"
     assert record(store, tick).status == "queued"
     time.sleep(0.15)
-    _, delayed = store.reaper.due(now_ms(store.redis), LEASE_MS)
+    delayed = store.reaper.due(now_ms(store.redis), LEASE_MS).delayed
     assert delayed == [("s", tick)]
     promoted = store.reaper.promote("s", tick, fence_floor=0)
     assert promoted.outcome == "queued" and promoted.fence > f1

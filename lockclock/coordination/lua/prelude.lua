@@ -31,7 +31,9 @@ end
 -- worker lease to lapse with nobody dead. `since_ms` marks the gap's end, and the reaper
 -- spares every worker for one lease after it (reaping.py). An outage of O ms, or a
 -- crash losing O ms of writes, can lapse a lease only if O exceeds the beat interval,
--- and then it leaves a gap of at least O. A Redis that lost the hash counts as a gap.
+-- and then it leaves a gap of at least O. The active clock renews at least twice per
+-- beat interval (leadership.py), so while one is active (only then does anyone reap)
+-- no gap comes from quiet alone. A Redis that lost the hash counts as a gap.
 local function note_reachable(reach_key, now, worker_lease_ms)
   local seen = tonumber(redis.call('HGET', reach_key, 'seen_ms') or '0')
   if now - seen > worker_lease_ms / 3 then
