@@ -35,8 +35,6 @@ try:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.remote.webdriver import WebDriver
     from selenium.webdriver.remote.webelement import WebElement
-    from selenium.webdriver.support.expected_conditions import staleness_of
-    from selenium.webdriver.support.wait import WebDriverWait
 except ImportError:  # pragma: no cover - reported by the browser fixture
     webdriver = None  # type: ignore[assignment]
 
@@ -109,7 +107,15 @@ class Browser:
         page = self.one("html")
         self.one("input[name=token]").send_keys(token)
         self.one("form.login button").click()
-        WebDriverWait(self.driver, 10).until(staleness_of(page))
+
+        def left() -> bool:
+            try:
+                page.tag_name  # noqa: B018 - touches the old page's element
+                return False
+            except WebDriverException:  # stale: or "does not belong to the document"
+                return True
+
+        wait_for(left, 10, "the browser to leave the login page")
         wait_for(lambda: self.heading(), 10, "the page after logging in")
 
     def submit(self, action: str, reason: str) -> str:
