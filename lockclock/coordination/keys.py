@@ -27,10 +27,10 @@ Every key of a namespace carries it as a hash tag, so each script's keys share o
     {lockclock}:workers            zset    worker id -> its lease's expiry (an inline
                                            clock is a worker too)
     {lockclock}:worker:<id>        hash    info (JSON), queues (comma-separated)
+    {lockclock}:worker:<id>:runs   set     "schedule<TAB>tick" of the runs it started
     {lockclock}:reachable          hash    seen_ms: the last lease call or worker beat;
                                            since_ms: the end of the last gap between
                                            them past a worker's beat (prelude.lua)
-    {lockclock}:worker:<id>:runs   set     "schedule<TAB>tick" of the runs it started
     {lockclock}:outages:<schedule> list    outage windows (JSON), newest first, last 100
     {lockclock}:next               hash    schedule -> next tick (for status)
     {lockclock}:schedules          hash    schedule -> published description (JSON)

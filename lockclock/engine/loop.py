@@ -95,6 +95,7 @@ class ClockLoop:
         self._backoff = 0.0
         self._upgrade_checked = False
         self._claims_held = False  # just took over, with lapsed workers undecided
+        self._hold_claims_until = 0.0
         self._log = EventLog("lockclock.clock", clock=self.clock_id)
 
     def _default_executor(self, schedules: dict[str, Schedule], blocking: redis.Redis) -> Executor:
@@ -179,6 +180,8 @@ class ClockLoop:
             # the claim's overlap rule is not decided by a run nobody is running
             self._reap(at_once=True)
             self._claims_held = self.reaper.undecided
+            # bounded, whatever Redis notes: a worker lease, and a reaper pass
+            self._hold_claims_until = time.monotonic() + self.settings.worker_lease_s + 1.0
             if self._claims_held:
                 # Redis was out of everyone's reach, or everyone was gone: a lapsed
                 # worker may be alive or dead, and its runs decide what overlaps
@@ -191,7 +194,11 @@ class ClockLoop:
             return
         if renewed:
             self._reap()
-            self._claims_held = self._claims_held and self.reaper.undecided
+            self._claims_held = (
+                self._claims_held
+                and self.reaper.undecided
+                and time.monotonic() < self._hold_claims_until
+            )
             if not self._operators_step():
                 self._step_down()
                 return
