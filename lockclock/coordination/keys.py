@@ -28,9 +28,9 @@ Every key of a namespace carries it as a hash tag, so each script's keys share o
                                            clock is a worker too)
     {lockclock}:worker:<id>        hash    info (JSON), queues (comma-separated)
     {lockclock}:worker:<id>:runs   set     "schedule<TAB>tick" of the runs it started
-    {lockclock}:reachable          hash    seen_ms: the last lease call or worker beat;
-                                           since_ms: the end of the last gap between
-                                           them past a worker's beat (prelude.lua)
+    {lockclock}:reachable:seen     string  when the last lease call or worker beat came
+    {lockclock}:reachable:since    string  the end of the last gap between them longer
+                                           than a worker's beat (prelude.lua)
     {lockclock}:outages:<schedule> list    outage windows (JSON), newest first, last 100
     {lockclock}:next               hash    schedule -> next tick (for status)
     {lockclock}:schedules          hash    schedule -> published description (JSON)
@@ -140,8 +140,12 @@ class Keys:
         return self.key("workers")
 
     @property
-    def reachable(self) -> str:
-        return self.key("reachable")
+    def reachable_seen(self) -> str:
+        return self.key("reachable", "seen")
+
+    @property
+    def reachable_since(self) -> str:
+        return self.key("reachable", "since")
 
     def worker(self, worker_id: str) -> str:
         return self.key("worker", worker_id)

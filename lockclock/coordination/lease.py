@@ -72,7 +72,15 @@ class Lease:
         in prelude.lua): the worker leases are judged against that."""
         k = self.keys
         r = self._acquire(
-            keys=[k.lease, k.epoch, k.lease_signal, k.lease_last, k.layout, k.reachable],
+            keys=[
+                k.lease,
+                k.epoch,
+                k.lease_signal,
+                k.lease_last,
+                k.layout,
+                k.reachable_seen,
+                k.reachable_since,
+            ],
             args=[clock_id, ttl_ms, epoch_floor, LAYOUT_VERSION, worker_lease_ms],
         )
         if r[0] == "layout":
@@ -100,7 +108,7 @@ class Lease:
         """(still ours, Redis time)."""
         k = self.keys
         r = self._renew(
-            keys=[k.lease, k.lease_last, k.reachable],
+            keys=[k.lease, k.lease_last, k.reachable_seen, k.reachable_since],
             args=[clock_id, epoch, ttl_ms, worker_lease_ms],
         )
         return int(r[0]) == 1, int(r[1])

@@ -70,10 +70,11 @@ class Reaper:
         with self.redis.pipeline(transaction=False) as p:
             p.zrangebyscore(k.workers, "-inf", now_ms, start=0, num=20)
             p.zrangebyscore(k.delayed, "-inf", now_ms, start=0, num=limit)
-            p.hget(k.reachable, "since_ms")
-            lapsed, delayed, since = p.execute()
+            lapsed, delayed = p.execute()
         workers = [str(w) for w in lapsed]
-        spared = now_ms < int(since or 0) + worker_lease_ms
+        spared = bool(workers) and now_ms < int(self.redis.get(k.reachable_since) or 0) + (
+            worker_lease_ms
+        )
         return Due(
             dead=[] if spared else workers,
             spared=workers if spared else [],

@@ -55,14 +55,19 @@ class WorkerRegistry:
         """Register, or renew the lease; (still ours, Redis time). A lease the reaper took
         is not renewed: the worker must come back under a new id."""
         k = self.keys
+        keys = [k.workers, k.worker(info.id), k.reachable_seen, k.reachable_since]
+        args: list[str | int] = [
+            info.id,
+            ttl_ms,
+            json.dumps(asdict(info), sort_keys=True),
+            int(register),
+        ]
+        if not register:  # a plain call: in a pipeline, redis-py asks SCRIPT EXISTS first
+            r = self._beat(keys=keys, args=args)
+            return int(r[0]) == 1, int(r[1])
         with self.redis.pipeline(transaction=False) as p:
-            self._beat(
-                keys=[k.workers, k.worker(info.id), k.reachable],
-                args=[info.id, ttl_ms, json.dumps(asdict(info), sort_keys=True), int(register)],
-                client=p,
-            )
-            if register:
-                p.hset(k.worker(info.id), "queues", ",".join(info.queues))
+            self._beat(keys=keys, args=args, client=p)
+            p.hset(k.worker(info.id), "queues", ",".join(info.queues))
             r = p.execute()[0]
         return int(r[0]) == 1, int(r[1])
 

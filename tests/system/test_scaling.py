@@ -41,7 +41,7 @@ def test_redis_work_does_not_grow_with_schedules(tmp_path: Path) -> None:
     many = commands_per_second(tmp_path, schedules=1000, clocks=3)
     assert one > 0
     # the same handful of lease and heartbeat commands per clock, whatever the count: the
-    # active one also beats its worker lease, reads its queue and reaps (about 13 a
-    # second more than a standby's), standbys only heartbeat and wait
+    # active one (about 27 a second) also beats its worker lease, reads its queue and
+    # reaps; a standby (about 17) heartbeats, tries the lease and waits on its signal
     assert many < one * 1.5 + 2, (one, many)
-    assert many < 60, many
+    assert many < 75, many

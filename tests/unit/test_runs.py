@@ -43,7 +43,8 @@ def store(redis_server: RedisServer, namespace: str) -> Store:
 
 def reachable_all_along(store: Store) -> None:
     """As if lease calls and beats had reached Redis without a gap until now."""
-    store.redis.hset(store.keys.reachable, mapping={"seen_ms": now_ms(store.redis), "since_ms": 0})
+    store.redis.set(store.keys.reachable_seen, now_ms(store.redis))
+    store.redis.delete(store.keys.reachable_since)
 
 
 @pytest.fixture
@@ -205,7 +206,7 @@ def test_no_worker_counts_as_dead_for_a_lease_after_a_gap_nobody_reached_redis_i
         time.sleep(LEASE_MS * 1.5 / 1000)  # nobody reaches Redis; w1's lease lapses
     else:
         time.sleep(LEASE_MS * 1.5 / 1000)
-        store.redis.delete(store.keys.reachable)  # and the crash took the notes with it
+        store.redis.delete(store.keys.reachable_seen)  # and the crash took the note with it
     assert store.lease.acquire("new-clock", 2000, worker_lease_ms=LEASE_MS)
     due = store.reaper.due(now_ms(store.redis), LEASE_MS)
     assert (due.dead, due.spared) == ([], ["w1"])  # not yet known dead

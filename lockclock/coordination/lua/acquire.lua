@@ -2,8 +2,8 @@
 -- Idempotent: a retried call by the holder gets its own epoch back.
 -- The floor keeps epochs increasing when Redis lost the counter (a crash with AOF
 -- everysec, a failover to a lagging replica, a flushed server).
-local lease_key, epoch_key, signal_key, last_key, layout_key, reach_key =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local lease_key, epoch_key, signal_key, last_key, layout_key, seen_key, since_key =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local clock, ttl, epoch_floor, layout, worker_lease_ms = ARGV[1], tonumber(ARGV[2]),
   tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
 -- Returns {1, epoch, now_ms, prev_clock, prev_epoch, prev_renewed_ms, prev_expires_ms,
@@ -15,7 +15,7 @@ if other_layout then
   return {'layout', other_layout}
 end
 local now = now_ms()
-note_reachable(reach_key, now, worker_lease_ms)
+note_reachable(seen_key, since_key, now, worker_lease_ms)
 local cur = redis.call('HMGET', lease_key, 'clock', 'epoch')
 if cur[1] then
   if cur[1] == clock then

@@ -25,21 +25,19 @@ local function next_above(counter_key, floor)
 end
 
 -- Whether Redis was within reach, seen from Redis itself: every lease call and worker
--- beat notes its time (`seen_ms`). A gap between two of them longer than a worker's
+-- beat notes its time (`seen_key`, one command). A gap between two of them longer than a worker's
 -- beat interval (a third of its lease) means nobody reached Redis meanwhile (it was
 -- stopped, restarting, cut off, or lost its last writes in a crash): long enough for a
--- worker lease to lapse with nobody dead. `since_ms` marks the gap's end, and the reaper
+-- worker lease to lapse with nobody dead. `since_key` marks the gap's end, and the reaper
 -- spares every worker for one lease after it (reaping.py). An outage of O ms, or a
 -- crash losing O ms of writes, can lapse a lease only if O exceeds the beat interval,
 -- and then it leaves a gap of at least O. The active clock renews at least twice per
 -- beat interval (leadership.py), so while one is active (only then does anyone reap)
--- no gap comes from quiet alone. A Redis that lost the hash counts as a gap.
-local function note_reachable(reach_key, now, worker_lease_ms)
-  local seen = tonumber(redis.call('HGET', reach_key, 'seen_ms') or '0')
+-- no gap comes from quiet alone. A Redis that lost the note counts as a gap.
+local function note_reachable(seen_key, since_key, now, worker_lease_ms)
+  local seen = tonumber(redis.call('SET', seen_key, now, 'GET') or '0')
   if now - seen > worker_lease_ms / 3 then
-    redis.call('HSET', reach_key, 'seen_ms', now, 'since_ms', now)
-  else
-    redis.call('HSET', reach_key, 'seen_ms', now)
+    redis.call('SET', since_key, now)
   end
 end
 
