@@ -293,7 +293,6 @@ def judge_steps(
         records={T0: {"tick": T0, "status": status}},
         timeline=timeline or [],
         total_steps=N,
-        lease_ttl_s=1.0,
     )
     return report
 
@@ -325,6 +324,14 @@ def test_a_redis_crash_at_the_step_in_flight_may_repeat_it() -> None:
     report = judge_steps(repeated, [fault("redis_crash", 0, 1.4)])
     assert kinds(report) == [] and report.steps_repeated == {"Redis crash": 1}
     assert kinds(judge_steps(repeated, [fault("redis_crash", 0, 9.0)])) == ["step_twice"]
+
+
+def test_a_redis_stall_costs_no_step() -> None:
+    # nobody died: the worker beats again when Redis answers, and keeps its run
+    t = T0 / 1000
+    repeated = steps_of(1, 1, range(6), t, saved=False) + steps_of(2, 2, range(5, N), t + 3)
+    stall = [{**fault("redis_unreachable", 0, 1.4), "end_ms": int((T0 / 1000 + 4) * 1000)}]
+    assert kinds(judge_steps(repeated, stall)) == ["step_twice"]
 
 
 def test_a_kill_9_may_repeat_the_step_in_flight_and_no_more() -> None:
