@@ -102,11 +102,22 @@ class Browser:
         return str(self.one(css).text)
 
     def login(self, token: str) -> None:
-        """Send the login form, and wait for the page it leads to: a click returns before
-        the browser has followed the POST, and a navigation right after would cancel it."""
-        page = self.one("html")
         self.one("input[name=token]").send_keys(token)
-        self.one("form.login button").click()
+        self.follow(self.one("form.login button"))
+
+    def submit(self, action: str, reason: str) -> str:
+        """Fill in a schedule page's form and send it; the flash message it leads to."""
+        form = self.one(f"form.control-{action}")
+        form.find_element(By.NAME, "reason").send_keys(reason)
+        self.follow(form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+        return wait_for(lambda: self.flash(), 10, f"the flash after {action}")
+
+    def follow(self, button: WebElement) -> None:
+        """Press a form's button and wait for the page its POST leads to: a click returns
+        before the browser has left the page (whose flash would be read instead), and a
+        navigation right after would cancel the POST."""
+        page = self.one("html")
+        button.click()
 
         def left() -> bool:
             try:
@@ -115,15 +126,8 @@ class Browser:
             except WebDriverException:  # stale: or "does not belong to the document"
                 return True
 
-        wait_for(left, 10, "the browser to leave the login page")
-        wait_for(lambda: self.heading(), 10, "the page after logging in")
-
-    def submit(self, action: str, reason: str) -> str:
-        """Fill in a schedule page's form and send it; the flash message it leads to."""
-        form = self.one(f"form.control-{action}")
-        form.find_element(By.NAME, "reason").send_keys(reason)
-        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-        return wait_for(lambda: self.flash(), 10, f"the flash after {action}")
+        wait_for(left, 10, "the browser to leave the page")
+        wait_for(lambda: self.heading(), 10, "the page the form leads to")
 
     def heading(self) -> str:
         """The page's h1, or '' while the browser is between pages."""
