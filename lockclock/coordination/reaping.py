@@ -72,9 +72,10 @@ class Reaper:
             p.zrangebyscore(k.delayed, "-inf", now_ms, start=0, num=limit)
             lapsed, delayed = p.execute()
         workers = [str(w) for w in lapsed]
-        spared = bool(workers) and now_ms < int(self.redis.get(k.reachable_since) or 0) + (
-            worker_lease_ms
-        )
+        spared = False
+        if workers:  # the gap's mark is read only when a lease lapsed
+            since = int(self.redis.get(k.reachable_since) or 0)
+            spared = now_ms < since + worker_lease_ms
         return Due(
             dead=[] if spared else workers,
             spared=workers if spared else [],
