@@ -6,6 +6,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -253,6 +254,17 @@ def clock_env(redis_url: str, namespace: str, **extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
+
+
+def log_events(path: Path, name: str) -> list[dict[str, str]]:
+    """The logfmt lines of one lockclock event in a log file, as their fields (a process
+    that logs through its host's logging, e.g. gunicorn's or Django's)."""
+    rows = []
+    for line in path.read_text().splitlines():
+        if f" event={name} " in line + " ":
+            fields = re.findall(r'(\w+)=("[^"]*"|\S+)', line)
+            rows.append({k: v.strip('"') for k, v in fields})
+    return rows
 
 
 def read_ledger(path: Path) -> list[dict[str, Any]]:
