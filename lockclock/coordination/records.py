@@ -252,6 +252,9 @@ class PublishedSchedule:
     max_lateness_s: float | None = None
     timeout_s: float | None = None
     retries: int | None = None
+    # the Sentry Crons monitor its check-ins go to; None when it has none or the active
+    # clock reports to no Sentry (what `pause` mutes)
+    monitor: str | None = None
 
     @classmethod
     def from_json(cls, raw: Raw) -> PublishedSchedule:

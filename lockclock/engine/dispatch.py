@@ -13,6 +13,7 @@ from __future__ import annotations
 import heapq
 import time
 from collections.abc import Mapping
+from functools import partial
 
 from ..context import RunContext, tick_datetime
 from ..coordination.claims import ClaimBatch, ClaimNote, ClaimRequest
@@ -48,8 +49,10 @@ class Dispatcher:
         leadership: Leadership,
         hooks: Hooks,
         executor: Executor,
+        monitors: Mapping[str, str] | None = None,
     ) -> None:
         self.schedules = schedules
+        self.monitors = dict(monitors or {})
         self.store = store
         self.settings = settings
         self.leadership = leadership
@@ -89,11 +92,9 @@ class Dispatcher:
             (s.next_after(reg.marks[s.name]), s.name) for s in self.schedules.values() if s.enabled
         ]
         heapq.heapify(self._heap)
+        pub = partial(published, clock_id=lead.clock_id, dispatch=self.settings.dispatch)
         self.store.schedules.publish(
-            {
-                s.name: published(s, clock_id=lead.clock_id, dispatch=self.settings.dispatch)
-                for s in self.schedules.values()
-            },
+            {s.name: pub(s, monitor=self.monitors.get(s.name)) for s in self.schedules.values()},
             next_ticks={name: tick for tick, name in self._heap},
         )
         self.store.clocks.prune(reg.now_ms)
@@ -285,7 +286,9 @@ class Dispatcher:
             self.executor.submit(ClaimedRun(schedule=sched, context=ctx, catchup=catchup))
 
 
-def published(sched: Schedule, *, clock_id: str, dispatch: str) -> PublishedSchedule:
+def published(
+    sched: Schedule, *, clock_id: str, dispatch: str, monitor: str | None = None
+) -> PublishedSchedule:
     """What operators' tools read of a schedule without its code: enough to describe it
     and to list its next ticks. Cheap: activation publishes every schedule while the
     lease runs (the reading in words is made by the reader)."""
@@ -306,4 +309,5 @@ def published(sched: Schedule, *, clock_id: str, dispatch: str) -> PublishedSche
         max_lateness_s=sched.max_lateness_s,
         timeout_s=sched.timeout_s,
         retries=sched.retries,
+        monitor=monitor,
     )

@@ -19,7 +19,7 @@ import contextlib
 import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import FrameType
 
 import redis
@@ -56,7 +56,9 @@ class ClockLoop:
         hooks: Hooks | None = None,
         executor: Executor | None = None,
         clock_id: str | None = None,
+        monitors: Mapping[str, str] | None = None,
     ) -> None:
+        """`monitors`: each schedule's Sentry monitor slug, published for `pause`."""
         self.settings = settings
         self.store = store
         self.hooks = hooks or Hooks()
@@ -78,6 +80,7 @@ class ClockLoop:
             leadership=self.leadership,
             hooks=self.hooks,
             executor=self.executor,
+            monitors=monitors,
         )
         self.reaper = Reaper(
             store=store,

@@ -29,6 +29,10 @@ class NotAnswered(LockclockError):
     """No active clock answered within the wait: the request stays queued."""
 
 
+NO_TOKEN = "no SENTRY_AUTH_TOKEN"
+NO_MONITOR = "no Sentry monitor: the active clock reports none for it"
+
+
 @dataclass(frozen=True, kw_only=True)
 class SentryMute:
     done: bool  # the monitors were muted through Sentry's API
@@ -76,7 +80,7 @@ def request_stop(
 
 
 class Muter(Protocol):
-    def set_muted(self, namespace: str, schedule: str, muted: bool) -> str | None: ...
+    def set_muted(self, slug: str, muted: bool) -> str | None: ...
 
 
 class Operations:
@@ -118,10 +122,16 @@ class Operations:
         )
 
     def _mute(self, target: str, *, muted: bool) -> SentryMute:
+        """Mute (or unmute) the monitors the active clock published: a schedule's own slug
+        (`monitor="..."`) included; a schedule without one has nothing to mute."""
+        table = self.store.schedules.published()
+        names = sorted(table) if target == ALL else [target]
+        slugs = [slug for n in names if n in table and (slug := table[n].monitor)]
+        if not slugs:
+            return SentryMute(done=False, note=NO_MONITOR)
         if self.muter is None:
-            return SentryMute(done=False, note="no SENTRY_AUTH_TOKEN")
-        names = sorted(self.store.schedules.published()) if target == ALL else [target]
-        problems = [p for n in names if (p := self.muter.set_muted(self.store.ns, n, muted))]
+            return SentryMute(done=False, note=NO_TOKEN)
+        problems = [p for slug in slugs if (p := self.muter.set_muted(slug, muted))]
         return SentryMute(done=not problems, note="; ".join(problems))
 
     def resume(self, name: str | None, *, who: Actor, catchup: CatchupOnResume = "skip") -> str:

@@ -25,6 +25,7 @@ from .log_hook import LogHook
 
 if TYPE_CHECKING:
     from ..app import Clock
+    from ..sentry.hook import SentryHook
 
 log = EventLog("lockclock.run")
 
@@ -46,7 +47,7 @@ def redis_url_for(settings: Settings) -> str:
 
 def sentry_hook(
     settings: Settings, schedules: Sequence[Schedule], alerting: Mapping[str, AlertOptions]
-) -> Hook | None:
+) -> SentryHook | None:
     """The Sentry hook, when SENTRY_DSN (or Clock(sentry=...)) is set or the app called
     sentry_sdk.init itself; the SDK is imported only then, as it is slow to import."""
     if settings.sentry_dsn is None and "sentry_sdk" not in sys.modules:
@@ -76,8 +77,10 @@ def assemble_loop(
     clock_id = clock_id or new_clock_id()
     hooks: list[Hook] = [LogHook(clock_id)]
     sentry = sentry_hook(settings, schedules, alerting)
+    monitors: dict[str, str] = {}
     if sentry is not None:
         hooks.append(sentry)
+        monitors = {name: m.slug for name, m in sentry.monitors.items() if m is not None}
     return ClockLoop(
         schedules=schedules,
         store=store,
@@ -85,6 +88,7 @@ def assemble_loop(
         settings=settings,
         hooks=Hooks(hooks),
         clock_id=clock_id,
+        monitors=monitors,
     )
 
 

@@ -16,8 +16,6 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
-from .monitors import slug_for
-
 
 @dataclass(frozen=True, kw_only=True)
 class MonitorMuter:
@@ -35,10 +33,9 @@ class MonitorMuter:
         base = os.environ.get("SENTRY_URL", "").strip() or "https://sentry.io"
         return cls(token=token, org=org, base_url=base.rstrip("/"))
 
-    def set_muted(self, namespace: str, schedule: str, muted: bool) -> str | None:
+    def set_muted(self, slug: str, muted: bool) -> str | None:
         """Mute or unmute the monitor; None when done, else what went wrong (one line,
         the token never in it)."""
-        slug = slug_for(namespace, schedule)
         url = (
             f"{self.base_url}/api/0/organizations/{urllib.parse.quote(self.org)}"
             f"/monitors/{urllib.parse.quote(slug)}/"

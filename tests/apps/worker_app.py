@@ -166,6 +166,7 @@ _AVAILABLE = {
     "reports": {"every": "2s", "func": work, "queue": "reports"},
     "never": {"cron": "0 0 1 1 *", "func": work},  # yearly: only runs when triggered
     "never_long": {"cron": "0 0 1 1 *", "func": polite},
+    "never_slugged": {"cron": "0 0 1 1 *", "func": work, "monitor": "acme-yearly-report"},
 }  # fmt: skip
 
 for _name in os.environ.get("WORKER_SCHEDULES", "sec").split(","):

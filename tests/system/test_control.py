@@ -58,7 +58,7 @@ def test_a_pause_holds_on_every_clock_and_resume_runs_no_burst(
     wait_for(lambda: len(ticks_run(ledger, "sec")) >= 2, 20, "sec running")
     code, out, err = cli(redis_server, namespace, "pause", "sec", "--reason", "incident 7")
     assert code == 0, err
-    assert "sec paused since" in out and "Sentry will report" in out
+    assert "sec paused since" in out and "Sentry" not in out  # these clocks report to none
     paused_at_ms = int(time.time() * 1000)
     time.sleep(2.5)
     # a daily restart of the active clock during the pause: the standby honours it too
@@ -313,12 +313,15 @@ def test_a_pause_mutes_the_sentry_monitor_and_resume_unmutes_it(
     tmp_path: Path,
     sentry: SentryReceiver,
 ) -> None:
+    """The slug muted is the one the clock checks in to: the default one, or the
+    schedule's own `monitor="..."`."""
     fleet = Fleet(
-        spawn, tmp_path / "runs.jsonl", WORKER_SCHEDULES="never", LOCKCLOCK_DISPATCH="inline"
-    )
+        spawn, tmp_path / "runs.jsonl", WORKER_SCHEDULES="never,never_slugged",
+        LOCKCLOCK_DISPATCH="inline", SENTRY_DSN=sentry.dsn,
+    )  # fmt: skip
     fleet.clock()
     store = Store(client, namespace)
-    wait_for(lambda: "never" in store.schedules.published(), 20, "the schedule published")
+    wait_for(lambda: len(store.schedules.published()) == 2, 20, "the schedules published")
     api = {
         "SENTRY_AUTH_TOKEN": "sntrys_secret",
         "SENTRY_ORG": "acme",
@@ -330,15 +333,51 @@ def test_a_pause_mutes_the_sentry_monitor_and_resume_unmutes_it(
     assert "monitor is muted" in r.stdout and "sntrys_secret" not in r.stdout + r.stderr
     r = run_cli("resume", "never", env=env)
     assert r.returncode == 0, r.stderr
-    slug = slug_for(namespace, "never")
-    path = f"/api/0/organizations/acme/monitors/{slug}/"
+    own = "/api/0/organizations/acme/monitors/acme-yearly-report/"
+    default = f"/api/0/organizations/acme/monitors/{slug_for(namespace, 'never')}/"
+    r = cli_in_process("pause", "never_slugged", "--reason", "migration", env=env)
+    assert r.returncode == 0 and "monitor is muted" in r.stdout
+    r = cli_in_process("pause", "--all", "--reason", "freeze", env=env)
+    assert r.returncode == 0 and "monitor is muted" in r.stdout
     assert sentry.api_calls == [
-        ("PUT", path, "Bearer sntrys_secret", {"isMuted": True}),
-        ("PUT", path, "Bearer sntrys_secret", {"isMuted": False}),
+        ("PUT", default, "Bearer sntrys_secret", {"isMuted": True}),
+        ("PUT", default, "Bearer sntrys_secret", {"isMuted": False}),
+        ("PUT", own, "Bearer sntrys_secret", {"isMuted": True}),
+        ("PUT", default, "Bearer sntrys_secret", {"isMuted": True}),
+        ("PUT", own, "Bearer sntrys_secret", {"isMuted": True}),
     ]
     # without a token, pause says what Sentry will do
     code, out, _ = cli(redis_server, namespace, "pause", "never", "--reason", "again")
     assert code == 0 and "Sentry will report the paused ticks as missed" in out
+    fleet.stop(fleet.clocks)
+
+
+def test_a_pause_of_a_schedule_no_sentry_watches_mutes_nothing(
+    spawn: Callable[..., ClockProcess],
+    client: redis.Redis,
+    redis_server: RedisServer,
+    namespace: str,
+    tmp_path: Path,
+    sentry: SentryReceiver,
+) -> None:
+    """A clock reporting to no Sentry publishes no monitor: pause calls no API and does
+    not warn of missed check-ins that nothing will report."""
+    fleet = Fleet(
+        spawn, tmp_path / "runs.jsonl", WORKER_SCHEDULES="never", LOCKCLOCK_DISPATCH="inline"
+    )
+    fleet.clock()
+    store = Store(client, namespace)
+    wait_for(lambda: "never" in store.schedules.published(), 20, "the schedule published")
+    assert store.schedules.published()["never"].monitor is None
+    env = clock_env(
+        redis_server.url, namespace, LOCKCLOCK_ACTOR="ops", SENTRY_AUTH_TOKEN="sntrys_secret",
+        SENTRY_ORG="acme", SENTRY_URL=f"http://127.0.0.1:{sentry.port}",
+    )  # fmt: skip
+    r = cli_in_process("pause", "never", "--reason", "maintenance", env=env)
+    assert r.returncode == 0 and "paused since" in r.stdout
+    assert "Sentry" not in r.stdout and sentry.api_calls == []
+    code, out, _ = cli(redis_server, namespace, "pause", "never", "--reason", "again")
+    assert code == 0 and "Sentry" not in out
     fleet.stop(fleet.clocks)
 
 

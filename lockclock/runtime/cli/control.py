@@ -18,7 +18,7 @@ from ...coordination.control import Actor
 from ...coordination.records import Request
 from ...errors import LockclockError
 from ...logs import iso_ms
-from ...ops.control import Operations, RequestRefused
+from ...ops.control import NO_MONITOR, NO_TOKEN, Operations, RequestRefused
 from ...sentry.mute import MonitorMuter
 from .base import main, namespace_option, operator_store, redis_url_option
 
@@ -85,7 +85,9 @@ def pause(
     click.echo(f"{what} {verb} since {iso_ms(res.since_ms)}" + (f" until {until}" if until else ""))
     if res.sentry.done:
         click.echo("Sentry: the monitor is muted for the pause (unmuted on resume)")
-    elif res.sentry.note == "no SENTRY_AUTH_TOKEN":
+    elif res.sentry.note == NO_MONITOR:
+        pass  # nothing reports this schedule's ticks to Sentry
+    elif res.sentry.note == NO_TOKEN:
         click.echo(
             "note: Sentry will report the paused ticks as missed check-ins (set "
             "SENTRY_AUTH_TOKEN and SENTRY_ORG to mute the monitor for a pause)"
