@@ -26,6 +26,8 @@ local history_limit, next_tick, outage_json = tonumber(ARGV[4]), ARGV[5], ARGV[6
 local fence_floor, layout, policy = tonumber(ARGV[7]), ARGV[8], cjson.decode(ARGV[9])
 local worker = ARGV[10]
 local first_item = 11
+local grant_keys = {runs = runs_key, fence = fence_key, active = active_key,
+  stream = stream_key, worker_runs = worker_runs_key, ticks = ticks_key}
 -- policy: {mode, queue, overlap, max_deliveries, max_late_ms, retries, retry_backoff_ms}
 -- worker: the inline clock's worker id ('' with workers)
 -- then pairs (tick ms, 'run' | 'catchup' | 'missed' | 'doubt') from ARGV[11]
@@ -209,39 +211,10 @@ for i = first_item, #ARGV, 2 do
         end
       else
         local rec = new_record(tick, 'waiting')
-        rec.fence = next_above(fence_key, fence_floor)
-        rec.claim_fence = rec.fence  -- the first grant's, kept when attempts get new ones
-        fence_floor = rec.fence
-        rec.attempt = 1
-        rec.mode = policy.mode
-        rec.queue = policy.queue
-        rec.max_deliveries = policy.max_deliveries
         rec.max_late_ms = policy.max_late_ms
-        rec.retries = policy.retries
-        rec.retry_backoff_ms = policy.retry_backoff_ms
-        rec.deliveries = 0
-        rec.entry = ''
-        rec.owner = ''
-        local note = 'queued'
-        if chain then
-          rec.after = last.tick
-          last.next = tick
-          put_run(runs_key, last)
-          note = 'waiting'
-        elseif policy.mode == 'inline' then
-          rec.status = 'running'
-          rec.owner = worker
-          rec.enqueued_ms = now
-          rec.attempt_started_ms = now
-          rec.started_ms = now
-          begin_attempt(runs_key, rec, now, worker)
-          redis.call('SADD', worker_runs_key, schedule .. '\t' .. string.format('%d', tick))
-          note = 'started'
-        else
-          enqueue(stream_key, rec, now)
-        end
-        redis.call('ZADD', active_key, tick, string.format('%d', tick))
-        record(rec)
+        local note = grant_run(grant_keys, rec, policy, fence_floor, chain and last or nil,
+          now, worker)
+        fence_floor = rec.fence
         batch_tail = rec
         answer(tick, 'run', rec.fence, note)
       end

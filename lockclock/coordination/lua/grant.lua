@@ -15,6 +15,8 @@ local clock, epoch_s, request_id, schedule = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local policy, force, fence_floor = cjson.decode(ARGV[5]), ARGV[6] == '1', tonumber(ARGV[7])
 local worker, span_key, final, plan = ARGV[8], ARGV[9], ARGV[10] == '1', ARGV[11]
 local first_item = 12
+local grant_keys = {runs = runs_key, fence = fence_key, active = active_key,
+  stream = stream_key, worker_runs = worker_runs_key, ticks = ticks_key}
 -- plan: a backfill's plan (JSON) to keep in the request, or ''
 -- then the ticks to run (a resume's catch-up, a backfill), oldest first
 -- Returns {'stale'}, {'gone'}, or {'done' | 'refused', now, error, tick, fence, note, ...}
@@ -119,41 +121,10 @@ for _, item in ipairs(items) do
   rec.request = request_id
   rec.by = req.actor
   if req.reason and req.reason ~= '' then rec.reason = req.reason end
-  rec.fence = next_above(fence_key, fence_floor)
-  rec.claim_fence = rec.fence
-  fence_floor = rec.fence
-  rec.attempt = 1
-  rec.mode = policy.mode
-  rec.queue = policy.queue
-  rec.max_deliveries = policy.max_deliveries
   -- lateness counts from now: the operator asked for these runs now
   rec.max_late_ms = math.max(now - key, 0) + policy.max_late_ms
-  rec.retries = policy.retries
-  rec.retry_backoff_ms = policy.retry_backoff_ms
-  rec.deliveries = 0
-  rec.entry = ''
-  rec.owner = ''
-  local note = 'queued'
-  if last then
-    rec.after = last.tick
-    last.next = key
-    put_run(runs_key, last)
-    note = 'waiting'
-  elseif policy.mode == 'inline' then
-    rec.status = 'running'
-    rec.owner = worker
-    rec.enqueued_ms = now
-    rec.attempt_started_ms = now
-    rec.started_ms = now
-    begin_attempt(runs_key, rec, now, worker)
-    redis.call('SADD', worker_runs_key, schedule .. '\t' .. string.format('%d', key))
-    note = 'started'
-  else
-    enqueue(stream_key, rec, now)
-  end
-  redis.call('ZADD', active_key, key, string.format('%d', key))
-  put_run(runs_key, rec)
-  redis.call('ZADD', ticks_key, key, string.format('%d', key))
+  local note = grant_run(grant_keys, rec, policy, fence_floor, last, now, worker)
+  fence_floor = rec.fence
   last = rec
   ans.runs[#ans.runs + 1] = {tick = key, fence = rec.fence, note = note, for_tick = for_tick}
 end

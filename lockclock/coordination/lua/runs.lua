@@ -119,6 +119,50 @@ local function begin_attempt(runs_key, rec, now, worker)
   rec.attempts = attempts
 end
 
+-- A new run, granted by a claim or by an operator's request: its first fence (above the
+-- caller's floor), then chained behind `after` (a run of the schedule that has not
+-- ended: it waits for it), started at once (inline: owned by `worker`, so no instant
+-- passes between the grant and the start) or queued. The caller sets what differs:
+-- the record's trigger fields and its max_late_ms. `keys` names the runs, fence,
+-- active, stream, worker_runs and ticks keys. Returns 'waiting', 'started' or 'queued'.
+local function grant_run(keys, rec, policy, fence_floor, after, now, worker)
+  local key = string.format('%d', rec.tick)
+  rec.status = 'waiting'
+  rec.fence = next_above(keys.fence, fence_floor)
+  rec.claim_fence = rec.fence  -- the first grant's, kept when attempts get new ones
+  rec.attempt = 1
+  rec.mode = policy.mode
+  rec.queue = policy.queue
+  rec.max_deliveries = policy.max_deliveries
+  rec.retries = policy.retries
+  rec.retry_backoff_ms = policy.retry_backoff_ms
+  rec.deliveries = 0
+  rec.entry = ''
+  rec.owner = ''
+  local note = 'queued'
+  if after then
+    rec.after = after.tick
+    after.next = rec.tick
+    put_run(keys.runs, after)
+    note = 'waiting'
+  elseif policy.mode == 'inline' then
+    rec.status = 'running'
+    rec.owner = worker
+    rec.enqueued_ms = now
+    rec.attempt_started_ms = now
+    rec.started_ms = now
+    begin_attempt(keys.runs, rec, now, worker)
+    redis.call('SADD', keys.worker_runs, rec.schedule .. '\t' .. key)
+    note = 'started'
+  else
+    enqueue(keys.stream, rec, now)
+  end
+  redis.call('ZADD', keys.active, rec.tick, key)
+  put_run(keys.runs, rec)
+  redis.call('ZADD', keys.ticks, rec.tick, key)
+  return note
+end
+
 local function end_attempt(rec, now, how, err)
   local attempts = rec.attempts
   local last = attempts and attempts[#attempts]
