@@ -18,7 +18,7 @@ from .keys import Keys
 from .records import RunRecord
 from .runs import GROUP
 from .scripts import load
-from .workers import remove_worker
+from .workers import PENDING_PAGE, read_holdings, remove_worker
 
 ReapOutcome = Literal["alive", "gone", "redelivered", "lost", "queued", "notdue"]
 
@@ -91,8 +91,9 @@ class Reaper:
         k = self.keys
         done: list[Reaped] = []
         complete = True
-        for member in self.redis.smembers(k.worker_runs(worker_id)):
-            schedule, tick = _split(str(member))
+        held = read_holdings(self.redis, k, worker_id, self._queues(worker_id))
+        for member in held.runs:
+            schedule, tick = _split(member)
             rec = self._record(schedule, tick)
             queue = rec.queue if rec and rec.queue else "default"
             r = self._reap_run(
@@ -108,15 +109,9 @@ class Reaper:
             )
             done.append(self._reaped(schedule, tick, worker_id, r))
             complete = complete and r[0] != "alive"
-        for queue in self._queues(worker_id):
-            try:
-                pending: Any = self.redis.xpending_range(
-                    k.queue(queue), GROUP, min="-", max="+", count=100, consumername=worker_id
-                )
-            except redis.ResponseError:  # no such stream or group: nothing pending
-                pending = []
-            for item in pending:
-                entry = item["message_id"]
+        # an entry of a run just handed on is gone from its stream: acknowledged below
+        for queue, pending in held.pending.items():
+            for entry in pending:
                 found: Any = self.redis.xrange(k.queue(queue), entry, entry)
                 if not found:
                     self.redis.xack(k.queue(queue), GROUP, entry)  # deleted already
@@ -129,7 +124,7 @@ class Reaper:
                 )
                 done.append(self._reaped(schedule, tick, worker_id, r))
                 complete = complete and r[0] != "alive"
-            complete = complete and len(pending) < 100
+            complete = complete and len(pending) < PENDING_PAGE
         return done, complete
 
     def _queues(self, worker_id: str) -> list[str]:

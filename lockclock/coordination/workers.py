@@ -45,6 +45,44 @@ class WorkerView:
     runs: int  # runs it holds, by the registry
 
 
+PENDING_PAGE = 100  # entries read per queue and pass; the reaper comes back for more
+
+
+@dataclass(frozen=True, kw_only=True)
+class Holdings:
+    """What Redis says a worker holds: its runs ("schedule<TAB>tick") and, per queue,
+    the entries it read and has not acknowledged (at most PENDING_PAGE of each)."""
+
+    runs: list[str]
+    pending: dict[str, list[str]]
+
+    @property
+    def count(self) -> int:
+        return len(self.runs) + sum(len(entries) for entries in self.pending.values())
+
+
+def read_holdings(
+    client: redis.Redis, keys: Keys, worker_id: str, queues: Sequence[str]
+) -> Holdings:
+    """One round trip; a queue with no stream or group yet has nothing pending."""
+    with client.pipeline(transaction=False) as p:
+        p.smembers(keys.worker_runs(worker_id))
+        for q in queues:
+            p.xpending_range(
+                keys.queue(q), GROUP, min="-", max="+", count=PENDING_PAGE, consumername=worker_id
+            )
+        answers: list[Any] = p.execute(raise_on_error=False)
+    members, *per_queue = answers
+    if isinstance(members, Exception):
+        raise members
+    pending = {  # an error answer is NOGROUP: no stream or group yet, nothing pending
+        q: [str(item["message_id"]) for item in entries]
+        for q, entries in zip(queues, per_queue, strict=True)
+        if not isinstance(entries, Exception)
+    }
+    return Holdings(runs=sorted(str(m) for m in members), pending=pending)
+
+
 class WorkerRegistry:
     def __init__(self, client: redis.Redis, keys: Keys) -> None:
         self.redis = client
@@ -80,18 +118,7 @@ class WorkerRegistry:
         clock hands them on at once and then forgets the worker. Removing it would
         leave them running forever, and an overlap="skip" schedule skipping behind."""
         k = self.keys
-        with self.redis.pipeline(transaction=False) as p:
-            p.scard(k.worker_runs(worker_id))
-            for q in queues:
-                p.xpending_range(
-                    k.queue(q), GROUP, min="-", max="+", count=100, consumername=worker_id
-                )
-            answers = p.execute(raise_on_error=False)
-        held = sum(
-            int(a) if isinstance(a, int) else len(a)
-            for a in answers
-            if not isinstance(a, Exception)
-        )
+        held = read_holdings(self.redis, k, worker_id, queues).count
         if held:
             self.redis.zadd(k.workers, {worker_id: 0})
             return held
