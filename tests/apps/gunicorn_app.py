@@ -2,27 +2,20 @@
 when this module is imported (GUNICORN_CLOCK_STARTS=import, the default): so in each
 worker, or once in the master with `--preload`, each forked worker then starting its own.
 With GUNICORN_CLOCK_STARTS=post_fork, gunicorn_conf.py starts it in each worker instead.
-Every response names the process and its clock id; lockclock's events go to stderr
-(gunicorn's error log) as logfmt lines."""
+Every response names the process and its clock id; lockclock's events go to stdout as
+logfmt lines (lockclock's own set-up, as `lockclock run` makes it)."""
 
 from __future__ import annotations
 
 import json
-import logging
 import os
-import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from lockclock.runtime.logfmt import LogfmtFormatter
+from lockclock.runtime import logfmt
 from tests.apps.worker_app import clock
 
-_handler = logging.StreamHandler(sys.stderr)
-_handler.setFormatter(LogfmtFormatter())
-_lockclock_log = logging.getLogger("lockclock")
-_lockclock_log.handlers[:] = [_handler]
-_lockclock_log.setLevel(logging.INFO)
-_lockclock_log.propagate = False
+logfmt.setup()
 
 handle = clock.start() if os.environ.get("GUNICORN_CLOCK_STARTS", "import") == "import" else None
 

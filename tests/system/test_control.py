@@ -305,6 +305,16 @@ def iso(ms: int) -> str:
     return iso_ms(ms) or ""
 
 
+def sentry_api_env(
+    redis_server: RedisServer, namespace: str, sentry: SentryReceiver
+) -> dict[str, str]:
+    """An operator's environment with a Sentry API token, the API on the local receiver."""
+    return clock_env(
+        redis_server.url, namespace, LOCKCLOCK_ACTOR="ops", SENTRY_AUTH_TOKEN="sntrys_secret",
+        SENTRY_ORG="acme", SENTRY_URL=f"http://127.0.0.1:{sentry.port}",
+    )  # fmt: skip
+
+
 def test_a_pause_mutes_the_sentry_monitor_and_resume_unmutes_it(
     spawn: Callable[..., ClockProcess],
     client: redis.Redis,
@@ -322,12 +332,7 @@ def test_a_pause_mutes_the_sentry_monitor_and_resume_unmutes_it(
     fleet.clock()
     store = Store(client, namespace)
     wait_for(lambda: len(store.schedules.published()) == 2, 20, "the schedules published")
-    api = {
-        "SENTRY_AUTH_TOKEN": "sntrys_secret",
-        "SENTRY_ORG": "acme",
-        "SENTRY_URL": f"http://127.0.0.1:{sentry.port}",
-    }
-    env = clock_env(redis_server.url, namespace, LOCKCLOCK_ACTOR="ops", **api)
+    env = sentry_api_env(redis_server, namespace, sentry)
     r = run_cli("pause", "never", "--reason", "maintenance", env=env)
     assert r.returncode == 0, r.stderr
     assert "monitor is muted" in r.stdout and "sntrys_secret" not in r.stdout + r.stderr
@@ -369,10 +374,7 @@ def test_a_pause_of_a_schedule_no_sentry_watches_mutes_nothing(
     store = Store(client, namespace)
     wait_for(lambda: "never" in store.schedules.published(), 20, "the schedule published")
     assert store.schedules.published()["never"].monitor is None
-    env = clock_env(
-        redis_server.url, namespace, LOCKCLOCK_ACTOR="ops", SENTRY_AUTH_TOKEN="sntrys_secret",
-        SENTRY_ORG="acme", SENTRY_URL=f"http://127.0.0.1:{sentry.port}",
-    )  # fmt: skip
+    env = sentry_api_env(redis_server, namespace, sentry)
     r = cli_in_process("pause", "never", "--reason", "maintenance", env=env)
     assert r.returncode == 0 and "paused since" in r.stdout
     assert "Sentry" not in r.stdout and sentry.api_calls == []

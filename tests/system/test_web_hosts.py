@@ -41,6 +41,19 @@ from tests.system.test_embedding import ledger_ticks
 LEASE_TTL_S = 4  # long enough that a release and a lapse are told apart by the handoff
 
 
+PYTHON_M = (sys.executable, "-m")
+
+
+def host_env(
+    redis_server: RedisServer, namespace: str, ledger: Path, **extra: str
+) -> dict[str, str]:
+    """A web host's environment: worker_app's per-second schedule writing to `ledger`."""
+    return clock_env(
+        redis_server.url, namespace, WORKER_SCHEDULES="sec", WORKER_LEDGER=str(ledger),
+        WORKER_JOB_SECONDS="0.05", LOCKCLOCK_LEASE_TTL=str(LEASE_TTL_S), **extra,
+    )  # fmt: skip
+
+
 class Gunicorn:
     """One `gunicorn` master serving tests/apps/gunicorn_app.py, its log in a file."""
 
@@ -50,10 +63,7 @@ class Gunicorn:
         self.ledger = tmp_path / "ledger.jsonl"
         self.log = tmp_path / "gunicorn.log"
         self.port = free_port()
-        options = clock_env(
-            redis_server.url, namespace, WORKER_SCHEDULES="sec", WORKER_LEDGER=str(self.ledger),
-            WORKER_JOB_SECONDS="0.05", LOCKCLOCK_LEASE_TTL=str(LEASE_TTL_S), **env,
-        )  # fmt: skip
+        options = host_env(redis_server, namespace, self.ledger, **env)
         self.proc = subprocess.Popen(
             [
                 sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
@@ -193,29 +203,31 @@ def reloading_host(
     namespace: str,
     tmp_path: Path,
     site: str,
-    *args: str,
-    executable: str | None = None,
+    *command: str,
 ) -> tuple[subprocess.Popen[str], Path, Path]:
-    """Copy tests/apps/<site> to tmp_path (so its files can be touched) and run `python
-    -m <args>` (or `<executable> <args>`) on it; return the process, the copy and its log."""
+    """Copy tests/apps/<site> to tmp_path (so its files can be touched) and run `command`
+    on it; return the process, the copy and its log. The ledger is tmp_path/ledger.jsonl."""
     shutil.copytree(ROOT / "tests" / "apps" / site, tmp_path / site)
     log = tmp_path / f"{site}.log"
-    env = clock_env(
-        redis_server.url, namespace, WORKER_SCHEDULES="sec",
-        WORKER_LEDGER=str(tmp_path / "ledger.jsonl"), WORKER_JOB_SECONDS="0.05",
-        LOCKCLOCK_LEASE_TTL=str(LEASE_TTL_S), PYTHONPATH=f"{tmp_path}{os.pathsep}{ROOT}",
+    env = host_env(
+        redis_server, namespace, tmp_path / "ledger.jsonl",
+        PYTHONPATH=f"{tmp_path}{os.pathsep}{ROOT}",
         DJANGO_SETTINGS_MODULE="django_site.settings", DJANGO_DB=str(tmp_path / "db.sqlite3"),
     )  # fmt: skip
     proc = subprocess.Popen(
-        [executable, *args[1:]] if executable else [sys.executable, "-m", *args],
-        cwd=tmp_path, env=env, stdout=log.open("w"),
+        list(command), cwd=tmp_path, env=env, stdout=log.open("w"),
         stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
     return proc, tmp_path / site, log
 
 
 def reload_once_and_stop(
-    client: redis.Redis, namespace: str, proc: subprocess.Popen[str], touch: Path, log: Path
+    client: redis.Redis,
+    namespace: str,
+    proc: subprocess.Popen[str],
+    touch: Path,
+    log: Path,
+    ledger: Path,
 ) -> None:
     """One clock, in the reloader's child; touching a source file reloads it: the old
     child stops its clock and releases the lease, the new one takes it at once."""
@@ -226,7 +238,7 @@ def reload_once_and_stop(
         assert len(clocks) == 1, f"one clock, not {clocks}"
         (first_pid, first_id) = next(iter(clocks.items()))
         assert first_pid != proc.pid  # the reloader's child, not the reloader
-        wait_for(lambda: len(ledger_ticks(touch.parent.parent / "ledger.jsonl")) >= 2, 20, "ticks")
+        wait_for(lambda: len(ledger_ticks(ledger)) >= 2, 20, "ticks")
         os.utime(touch)
         wait_for(lambda: not alive(first_pid), 20, "the old child to exit")
         wait_for(lambda: live_clocks(client, namespace), 30, "the new child's clock")
@@ -244,22 +256,23 @@ def reload_once_and_stop(
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)
     assert live_clocks(client, namespace) == {}
-    assert_each_tick_once(touch.parent.parent / "ledger.jsonl")
+    assert_each_tick_once(ledger)
 
 
 def test_django_runserver_runs_one_clock_in_its_serving_child_and_migrate_none(
     redis_server: RedisServer, client: redis.Redis, namespace: str, tmp_path: Path
 ) -> None:
     migrate, _, migrate_log = reloading_host(
-        redis_server, namespace, tmp_path / "m", "django_site", "django", "migrate"
+        redis_server, namespace, tmp_path / "m", "django_site", *PYTHON_M, "django", "migrate"
     )
     assert migrate.wait(60) == 0, migrate_log.read_text()
     assert Store(client, namespace).clocks.all() == []  # a management command ran none
     port = free_port()
     proc, site, log = reloading_host(
-        redis_server, namespace, tmp_path, "django_site", "django", "runserver", f"127.0.0.1:{port}"
-    )
-    reload_once_and_stop(client, namespace, proc, site / "urls.py", log)
+        redis_server, namespace, tmp_path, "django_site",
+        *PYTHON_M, "django", "runserver", f"127.0.0.1:{port}",
+    )  # fmt: skip
+    reload_once_and_stop(client, namespace, proc, site / "urls.py", log, tmp_path / "ledger.jsonl")
 
 
 def test_flask_run_debug_runs_one_clock_in_its_serving_child(
@@ -268,9 +281,11 @@ def test_flask_run_debug_runs_one_clock_in_its_serving_child(
     port = free_port()
     proc, site, log = reloading_host(
         redis_server, namespace, tmp_path, "flask_site",
-        "flask", "--app", "flask_site.wsgi", "run", "--debug", "--port", str(port),
+        *PYTHON_M, "flask", "--app", "flask_site.wsgi", "run", "--debug", "--port", str(port),
     )  # fmt: skip
-    reload_once_and_stop(client, namespace, proc, site / "__init__.py", log)
+    reload_once_and_stop(
+        client, namespace, proc, site / "__init__.py", log, tmp_path / "ledger.jsonl"
+    )
 
 
 def test_django_under_the_gunicorn_script_runs_a_clock_per_worker(
@@ -279,9 +294,8 @@ def test_django_under_the_gunicorn_script_runs_a_clock_per_worker(
     """The snippet's other branch: the `gunicorn` script, as a Procfile runs it."""
     script = str(Path(sys.executable).parent / "gunicorn")
     proc, _, log = reloading_host(
-        redis_server, namespace, tmp_path, "django_site", "gunicorn", "--workers", "2",
+        redis_server, namespace, tmp_path, "django_site", script, "--workers", "2",
         "--bind", f"127.0.0.1:{free_port()}", "--no-control-socket", "django_site.wsgi",
-        executable=script,
     )  # fmt: skip
     try:
         wait_for(lambda: len(live_clocks(client, namespace)) == 2, 30, "two workers' clocks")

@@ -4,23 +4,16 @@ copy's parent on PYTHONPATH, so it imports as `flask_site`."""
 
 from __future__ import annotations
 
-import logging
 import os
-import sys
 
 from flask import Flask
 
-from lockclock.runtime.logfmt import LogfmtFormatter
+from lockclock.runtime import logfmt
 
 
 def create_app() -> Flask:
     app = Flask(__name__)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(LogfmtFormatter())
-    events = logging.getLogger("lockclock")
-    events.handlers[:] = [handler]
-    events.setLevel(logging.INFO)
-    events.propagate = False
+    logfmt.setup()
 
     @app.get("/")
     def whoami() -> dict[str, int]:
